@@ -1,0 +1,118 @@
+"""gitbook_nb: sign in to GitBook with OAuth2 from Jupyter and query its API as tables.
+
+Importing the package is cheap and silent: public names are resolved lazily (PEP 562), so
+``import gitbook_nb`` opens no socket, writes no file and imports neither ipywidgets nor pandas.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # errors
+    "APIError": "errors",
+    "AccessDeniedError": "errors",
+    "AuthenticationError": "errors",
+    "ConfigError": "errors",
+    "FlowExpiredError": "errors",
+    "FlowUsedError": "errors",
+    "GitBookError": "errors",
+    "InvalidResponseError": "errors",
+    "LoginError": "errors",
+    "NotFoundError": "errors",
+    "NotLoggedInError": "errors",
+    "PasteError": "errors",
+    "PermissionDeniedError": "errors",
+    "RateLimitedError": "errors",
+    "RequestTimeoutError": "errors",
+    "ServerError": "errors",
+    "StateMismatchError": "errors",
+    "StorageError": "errors",
+    "TokenExchangeError": "errors",
+    "TransportError": "errors",
+    "UnsafeRequestError": "errors",
+    # values
+    "Result": "display",
+    "Secret": "tokens",
+    "Token": "tokens",
+    # the kernel session (DESIGN.md section 2)
+    "begin_login": "session",
+    "configure": "session",
+    "delete": "session",
+    "finish_login": "session",
+    "get": "session",
+    "history": "session",
+    "login_with_token": "session",
+    "logout": "session",
+    "paginate": "session",
+    "patch": "session",
+    "post": "session",
+    "profile": "session",
+    "status": "session",
+    "whoami": "session",
+}
+
+__all__ = sorted([*_EXPORTS, "load_ipython_extension", "login", "unload_ipython_extension"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gitbook_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def login(*, token: bool = False, **settings: Any) -> Any:
+    """Show the login widget; ``login(token=True)`` asks for a personal access token instead."""
+    if token:
+        from .session import login_with_token
+
+        return login_with_token(**settings)
+    from .widget import login as _widget_login
+
+    return _widget_login(**settings)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext gitbook_nb``: register the ``%gitbook`` / ``%%gitbook`` magics."""
+    from .magics import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .magics import unload_ipython_extension as _unload
+
+    _unload(ipython)
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .display import Result
+    from .errors import *  # noqa: F403
+    from .session import (
+        begin_login,
+        configure,
+        delete,
+        finish_login,
+        get,
+        history,
+        login_with_token,
+        logout,
+        paginate,
+        patch,
+        post,
+        profile,
+        status,
+        whoami,
+    )
+    from .tokens import Secret, Token

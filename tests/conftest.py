@@ -1,0 +1,40 @@
+"""Shared fixtures. Tests never touch $HOME or the internet: Jupyter/IPython dirs point at a
+temporary folder, and servers (the sandbox, Jupyter) bind 127.0.0.1 on free ports."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+# Set before any IPython/Jupyter import can read them (conftest is imported first).
+_TMP_HOME = tempfile.mkdtemp(prefix="gitbook_nb-tests-")
+for _name in ("IPYTHONDIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+    os.environ[_name] = os.path.join(_TMP_HOME, _name.lower())
+    os.makedirs(os.environ[_name], exist_ok=True)
+# A developer's own settings must not leak into tests.
+for _name in list(os.environ):
+    if _name.startswith("GITBOOK_"):
+        del os.environ[_name]
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost,::1")
+os.environ["no_proxy"] = os.environ["NO_PROXY"]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[object]:
+    """One sandbox for the whole run (tests that change faults must clear them)."""
+    from gitbook_nb.sandbox import Sandbox
+
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def sb(sandbox):
+    """The shared sandbox, with faults and the request log cleared around the test."""
+    sandbox.clear_faults()
+    sandbox.clear_log()
+    yield sandbox
+    sandbox.clear_faults()
