@@ -1,0 +1,444 @@
+"""``Result``: an API answer that shows itself as a safe, bounded table.
+
+Pure: no I/O, no HTTP, no IPython; pandas is imported only inside :meth:`Result.to_dataframe`.
+A ``Result`` holds the parsed JSON and renders on demand (jupysql's ``ResultSet`` and pandas
+are the model, STYLE.md 8):
+
+- ``_repr_html_()``: an HTML table in which every key and value is escaped (SECURITY.md E6),
+  with a caption (method, path, status, pages, elapsed ms), a "showing N of M rows" footer
+  and an optional note (e.g. where ``--max-pages`` stopped).
+- ``__repr__()``: the same as a plain-text table. It contains nothing that changes between
+  runs (no elapsed time, no rate-limit counters, no addresses) so nbval can compare it.
+
+Rendering is bounded whatever the size of the answer: only the rows that are shown are
+flattened (``max_rows``, default 50), the columns come from those rows, cells are cut at
+``max_cell`` characters (200), and at most ``max_columns`` (30) columns are drawn unless the
+caller selected them. Module-wide defaults live in :data:`options`; a ``Result`` can override
+``max_rows`` and ``max_cell``.
+
+What becomes a row (see :mod:`gitbook_nb.tables`):
+
+- a pagination envelope (legacy ``{list, page, limit, total}``, current ``{items, next,
+  count}``) is unwrapped to its list; its ``total``/``count`` is the "M" of the footer;
+- a list of objects gives one row per object, nested fields as dotted columns;
+- a content revision (``{"object": "revision", "pages": [...]}``) gives its flattened page
+  tree (``depth``, ``path``, ``title``, ``type``, ``id``, ``slug``) unless ``tree=False``;
+  ``tree=True`` (or :meth:`Result.pages_table`) flattens any page tree or page list;
+- any other object gives a two-column ``field``/``value`` table;
+- a scalar gives one cell; ``None`` (e.g. a 204) gives no rows.
+
+``.rows`` are exactly the rows the table draws (all of them, not only the shown ones), with
+credential-looking fields masked; ``.data`` stays untouched.
+
+There is deliberately no ``_repr_json_``: front ends would prefer it over the table and it
+would save the whole unbounded answer into the notebook. :func:`render_json` gives a bounded
+JSON view for ``--json``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from .errors import GitBookError
+from .tables import (
+    clean_text,
+    count_pages,
+    envelope,
+    first_seen_columns,
+    flatten_row,
+    is_number,
+    is_revision,
+    iter_pages,
+    looks_secret,
+    pad,
+    select,
+    text_width,
+    truncate_width,
+)
+from .tokens import MASK, Secret
+
+__all__ = [
+    "ColumnError",
+    "JSONView",
+    "MissingDependencyError",
+    "Options",
+    "Result",
+    "options",
+    "render_json",
+]
+
+
+@dataclass
+class Options:
+    """Module-wide display defaults (``gitbook_nb.display.options.max_rows = 100``)."""
+
+    max_rows: int = 50  # rows drawn per table
+    max_cell: int = 200  # characters per HTML cell (text cells are also capped by max_colwidth)
+    max_columns: int = 30  # columns drawn when no columns= selection was made
+    max_colwidth: int = 40  # terminal cells per column in the text form
+    max_json_items: int = 50  # list items kept per list by render_json
+    max_json_chars: int = 100_000  # characters of render_json output
+
+
+options = Options()
+
+# How many rows a columns= selection is checked against when the Result is made: enough to be
+# right in practice, bounded so a 100,000-row answer is not flattened just to check a name.
+_COLUMN_SCAN = 1000
+
+
+class ColumnError(GitBookError, KeyError):
+    """A ``columns=`` selection names a column the answer does not have."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return GitBookError.__str__(self)
+
+
+class MissingDependencyError(GitBookError, ImportError):
+    """An optional dependency (pandas) is not installed."""
+
+
+class Result:
+    """One API answer; see the module docstring for how it becomes a table.
+
+    ``columns`` (a list or a comma-separated string of dotted names) selects and orders the
+    columns (or, for a field/value table, the fields); an unknown name raises
+    :class:`ColumnError` listing the available ones. ``total`` is the number of rows that exist
+    (the session passes it after ``--all``); ``note`` is shown under the table
+    (``truncated_note`` is accepted as its older name).
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        status: int = 200,
+        pages: int = 1,
+        elapsed: float = 0.0,
+        method: str = "GET",
+        path: str = "",
+        total: int | None = None,
+        note: str | None = None,
+        rate_limit: Any = None,
+        truncated_note: str | None = None,
+        columns: Sequence[str] | str | None = None,
+        tree: bool | None = None,
+        max_rows: int | None = None,
+        max_cell: int | None = None,
+    ) -> None:
+        # Cheap bookkeeping only: the answer is flattened when (and as far as) it is shown.
+        self.data = data
+        self.status = status
+        self.pages = pages
+        self.elapsed = elapsed
+        self.method = method
+        self.path = path
+        self.note = note if note is not None else truncated_note
+        self.rate_limit = rate_limit
+        self.max_rows = max_rows
+        self.max_cell = max_cell
+        self._rows: list[dict[str, Any]] | None = None
+        self._count: int | None = None
+        self._kind, self._items, envelope_total = _classify(data, tree)
+        self._total = total if total is not None else envelope_total
+        if isinstance(columns, str):
+            columns = [c.strip() for c in columns.split(",") if c.strip()]
+        self._selection: list[str] | None = list(dict.fromkeys(columns)) if columns else None
+        if self._selection:
+            self._check_selection(self._selection)
+
+    # -- data access --------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """All rows as flat dicts (computed once, then cached)."""
+        if self._rows is None:
+            self._rows = self._select(list(self._iter_rows()))
+        return self._rows
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names of :attr:`rows`, first-seen order (or the ``columns=`` selection)."""
+        if self._kind == "object":
+            return ["field", "value"]
+        return list(self._selection) if self._selection else first_seen_columns(self.rows)
+
+    def __len__(self) -> int:
+        if self._kind == "list":
+            return len(self._items)
+        if self._kind == "tree":
+            return self._row_count()
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
+
+    def __getitem__(self, key: Any) -> Any:
+        """``r["total"]`` reads the JSON; ``r[0]`` / ``r[:3]`` index the unwrapped list."""
+        if isinstance(key, (int, slice)) and self._kind == "list":
+            return self._items[key]
+        return self.data[key]
+
+    def to_dataframe(self) -> Any:
+        """The rows as a pandas DataFrame (pandas is an optional extra)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise MissingDependencyError(
+                "to_dataframe() needs pandas, which is not installed",
+                hint="pip install gitbook_nb[pandas]",
+            ) from None
+        return pd.DataFrame(self.rows, columns=self.columns)
+
+    def pages_table(self) -> Result:
+        """The same answer shown as a flattened page tree (depth, path, title, ...)."""
+        return Result(
+            self.data, status=self.status, pages=self.pages, elapsed=self.elapsed,
+            method=self.method, path=self.path, note=self.note, rate_limit=self.rate_limit,
+            tree=True, max_rows=self.max_rows, max_cell=self.max_cell,
+        )
+
+    def to_json(self) -> JSONView:
+        """The answer as bounded, pretty JSON (what ``--json`` shows)."""
+        return render_json(self.data)
+
+    # -- rendering ------------------------------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        view = self._view(self._limit("max_cell"))
+        out = ['<div class="gitbook-nb-result">']
+        caption = self._caption(with_time=True)
+        if caption:
+            out.append(f'<div class="gitbook-nb-caption" style="font-size:smaller;'
+                       f'opacity:0.75">{_h(caption)}</div>')
+        if view.columns:
+            out.append('<table class="dataframe gitbook-nb-table" border="1"><thead><tr>')
+            out.extend(f"<th>{_h(c)}</th>" for c in view.columns)
+            out.append("</tr></thead><tbody>")
+            for cells in view.cells:
+                out.append("<tr>")
+                out.extend(f"<td>{_h(c)}</td>" for c in cells)
+                out.append("</tr>")
+            out.append("</tbody></table>")
+        out.append(f'<div class="gitbook-nb-footer" style="font-size:smaller">'
+                   f"{_h(view.footer)}</div>")
+        if self.note:
+            out.append(f'<div class="gitbook-nb-note" style="font-size:smaller">'
+                       f"{_h(clean_text(self.note, self._limit('max_cell')))}</div>")
+        out.append("</div>")
+        return "".join(out)
+
+    def __repr__(self) -> str:
+        width = min(self._limit("max_cell"), options.max_colwidth)
+        view = self._view(width)
+        lines = []
+        caption = self._caption(with_time=False)
+        if caption:
+            lines.append(caption)
+        if view.columns:
+            heads = [truncate_width(c, width) for c in view.columns]
+            cells = [[truncate_width(c, width) for c in row] for row in view.cells]
+            widths = [max([text_width(h)] + [text_width(r[i]) for r in cells])
+                      for i, h in enumerate(heads)]
+            right = view.numeric
+            lines.append("  ".join(pad(h, w, r) for h, w, r in zip(heads, widths, right))
+                         .rstrip())
+            lines.append("  ".join("-" * w for w in widths))
+            lines.extend("  ".join(pad(c, w, r) for c, w, r in zip(row, widths, right)).rstrip()
+                         for row in cells)
+        lines.append(view.footer)
+        if self.note:
+            lines.append("note: " + clean_text(self.note, self._limit("max_cell")))
+        return "\n".join(lines)
+
+    __str__ = __repr__
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _limit(self, name: str) -> int:
+        value = getattr(self, name)
+        return max(int(value if value is not None else getattr(options, name)), 1)
+
+    def _iter_rows(self) -> Iterator[dict[str, Any]]:
+        """Unselected rows, lazily: a caller that stops early flattens only what it took."""
+        if self._kind == "list":
+            return (flatten_row(item) for item in self._items)
+        if self._kind == "tree":
+            return iter_pages(self.data)
+        if self._kind == "object":
+            return ({"field": k, "value": v} for k, v in flatten_row(self.data).items())
+        if self._kind == "scalar":
+            return iter([flatten_row(self.data)])
+        return iter(())
+
+    def _select(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not self._selection:
+            return rows
+        if self._kind == "object":  # a selection picks fields, in the order asked
+            by_field = {r["field"]: r for r in rows}
+            return [by_field[f] for f in self._selection if f in by_field]
+        return select(rows, self._selection)
+
+    def _check_selection(self, wanted: list[str]) -> None:
+        head = list(islice(self._iter_rows(), _COLUMN_SCAN))
+        if self._kind == "object":
+            available = [r["field"] for r in head]
+        else:
+            available = first_seen_columns(head)
+        if not head:
+            return  # nothing to select from: an empty table, not an error
+        unknown = [c for c in wanted if c not in available]
+        if unknown:
+            shown = ", ".join(available[:40]) + (", ..." if len(available) > 40 else "")
+            raise ColumnError(
+                f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+                hint=f"available: {shown}",
+            )
+
+    def _row_count(self) -> int:
+        if self._count is None:
+            if self._rows is not None:
+                self._count = len(self._rows)
+            elif self._kind == "list":
+                self._count = len(self._items)
+            elif self._kind == "tree":
+                self._count = count_pages(self.data)
+            else:
+                self._count = len(self.rows)
+        return self._count
+
+    def _view(self, cell_limit: int) -> _View:
+        limit = self._limit("max_rows")
+        if self._rows is not None:
+            head = self._rows[:limit]
+        else:
+            head = self._select(list(islice(self._iter_rows(), limit)))
+        fetched = self._row_count()
+        total = max(self._total or 0, fetched) if self._kind == "list" else fetched
+        columns = list(self._selection) if self._selection else first_seen_columns(head)
+        hidden = 0
+        if not self._selection and len(columns) > options.max_columns:
+            hidden = len(columns) - options.max_columns
+            columns = columns[: options.max_columns]
+        cells = [[_cell(row, c, cell_limit) for c in columns] for row in head]
+        numeric = [all(is_number(v) for r in head if (v := r.get(c)) is not None)
+                   and any(r.get(c) is not None for r in head) for c in columns]
+        shown = len(head)
+        if shown == total and not hidden:
+            footer = f"{total} row{'s' if total != 1 else ''}"
+        else:
+            footer = f"showing {shown} of {total} row{'s' if total != 1 else ''}"
+            if fetched not in (shown, total):
+                footer += f" ({fetched} fetched)"
+            if hidden:
+                footer += f"; {len(columns)} of {len(columns) + hidden} columns"
+        return _View([clean_text(c) for c in columns], cells, numeric, footer)
+
+    def _caption(self, *, with_time: bool) -> str:
+        if not self.path:
+            return ""
+        parts = [clean_text(f"{self.method} {self.path}", 300), str(self.status),
+                 f"{self.pages} page{'s' if self.pages != 1 else ''}"]
+        if with_time:  # volatile: HTML only, never in the text form nbval compares
+            parts.append(f"{self.elapsed * 1000:.0f} ms")
+            remaining = getattr(self.rate_limit, "remaining", None)
+            limit = getattr(self.rate_limit, "limit", None)
+            if remaining is not None and limit is not None:
+                parts.append(f"rate limit {remaining}/{limit}")
+        return " · ".join(parts)
+
+
+@dataclass
+class _View:
+    columns: list[str]
+    cells: list[list[str]]
+    numeric: list[bool]
+    footer: str
+
+
+def _h(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _cell(row: Mapping[str, Any], column: str, limit: int) -> str:
+    value = row.get(column)
+    if isinstance(value, Secret):
+        return MASK
+    return clean_text(value, limit)
+
+
+def _classify(data: Any, tree: bool | None) -> tuple[str, list[Any], int | None]:
+    """(kind, items, total from the envelope); kind: list, tree, object, scalar or empty."""
+    if tree or (tree is None and is_revision(data)):
+        return "tree", [], None
+    env = envelope(data)
+    if env is not None:
+        return "list", env[0], env[1]
+    if isinstance(data, (list, tuple)):
+        return "list", data, None  # type: ignore[return-value]
+    if isinstance(data, Mapping):
+        return "object", [], None
+    if data is None:
+        return "empty", [], None
+    return "scalar", [], None
+
+
+# ---------------------------------------------------------------------------------------------
+# --json
+
+
+class JSONView:
+    """Pretty JSON that displays as escaped ``<pre>`` HTML and as plain text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return f'<pre class="gitbook-nb-json">{_h(self.text)}</pre>'
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+_JSON_DEPTH = 64  # deeper levels show as "…"; also keeps the pruning recursion shallow
+
+
+def render_json(data: Any, *, max_items: int | None = None,
+                max_chars: int | None = None) -> JSONView:
+    """``data`` as indented JSON with sorted keys, bounded, secrets masked, controls escaped.
+
+    Lists keep their first ``max_items`` items plus a marker string saying how many were left
+    out; the whole text is cut at ``max_chars``. The result is stable between runs.
+    """
+    items = max_items if max_items is not None else options.max_json_items
+    chars = max_chars if max_chars is not None else options.max_json_chars
+    pruned = _prune(data, items, 0)
+    text = json.dumps(pruned, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    cut = len(text) > chars
+    # json.dumps escapes C0 controls inside strings but not C1 controls or bidi overrides.
+    text = "\n".join(clean_text(line) for line in text[:chars].split("\n"))
+    if cut:
+        text += f"\n… (cut at {chars} characters; the full answer is in .data)"
+    return JSONView(text)
+
+
+def _prune(value: Any, max_items: int, depth: int, key: str = "") -> Any:
+    if isinstance(value, Secret) or (key and looks_secret(key) and value not in (None, "")):
+        return MASK  # everything under a credential-looking key, whatever its shape
+    if isinstance(value, Mapping) or isinstance(value, (list, tuple)):
+        if depth >= _JSON_DEPTH:
+            return "…"
+        if isinstance(value, Mapping):
+            return {str(k): _prune(v, max_items, depth + 1, str(k)) for k, v in value.items()}
+        out = [_prune(v, max_items, depth + 1) for v in value[:max_items]]
+        if len(value) > max_items:
+            out.append(f"… {len(value) - max_items} more items")
+        return out
+    return value

@@ -1,0 +1,323 @@
+"""Turning GitBook JSON into flat rows: envelopes, dotted columns, page trees, masking.
+
+Pure and cheap: no I/O, no pandas. Everything here works item by item (generators, explicit
+stacks instead of recursion) so that :mod:`gitbook_nb.display` can render the first 50 rows
+of a 100,000-row answer without touching the other 99,950, and so that a 5,000-level page
+tree or a deeply nested object never hits Python's recursion limit.
+
+Cell text is made safe here too (:func:`clean_text`): API content is written by other people,
+so control characters and bidi overrides are shown as visible escapes (SECURITY.md E6).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from .tokens import MASK, Secret
+
+__all__ = [
+    "clean_text",
+    "count_pages",
+    "envelope",
+    "first_seen_columns",
+    "flatten_pages",
+    "flatten_row",
+    "is_revision",
+    "iter_pages",
+    "looks_secret",
+    "mask_value",
+    "summarise",
+    "text_width",
+    "truncate_width",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Envelopes
+
+# Keys that may sit next to the list in a pagination envelope. A dict with other keys is an
+# object that merely has an ``items``/``list`` field, and is shown as a field/value table.
+_LEGACY_KEYS = frozenset({"list", "page", "limit", "total"})
+_CURRENT_KEYS = frozenset({"items", "next", "count", "previous", "total", "page", "limit"})
+
+
+def envelope(data: Any) -> tuple[list[Any], int | None] | None:
+    """``(items, total)`` if ``data`` is a pagination envelope, else ``None``.
+
+    Legacy: ``{list, page, limit, total}``; current: ``{items, next{page}, count}``. A dict is
+    an envelope only if its list field is a list and every other key belongs to the envelope,
+    so an object with an unrelated ``items`` field is not mistaken for one.
+    """
+    if not isinstance(data, Mapping):
+        return None
+    for key, allowed, total_key in (
+        ("items", _CURRENT_KEYS, "count"),
+        ("list", _LEGACY_KEYS, "total"),
+    ):
+        items = data.get(key)
+        if isinstance(items, list) and all(k in allowed for k in data):
+            total = data.get(total_key, data.get("total"))
+            if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+                total = None
+            return items, total
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets in displayed rows
+
+# Matched against the last dotted component with separators removed and lower-cased, so
+# ``access_token``, ``accessToken``, ``auth.refresh-token`` and ``password`` all match, while
+# ``token_type``, ``tokens`` or ``passwordChangedAt`` do not.
+_SECRET_KEY = re.compile(
+    r"(access|refresh|id|bearer|api|auth|session|personalaccess)?token"
+    r"|(client)?secret|password|passwd|apikey|privatekey|codeverifier"
+)
+
+
+def looks_secret(key: str) -> bool:
+    """True when any part of a (possibly dotted) column name names a credential.
+
+    Any part, so that everything under ``{"token": {...}}`` is masked too.
+    """
+    return any(_SECRET_KEY.fullmatch(re.sub(r"[\s_\-]", "", part).lower()) is not None
+               for part in str(key).split("."))
+
+
+def mask_value(key: str, value: Any) -> Any:
+    """The value to show for ``key``: a mask for Secrets and credential-looking keys."""
+    if isinstance(value, Secret):
+        return MASK
+    if value not in (None, "") and looks_secret(key):
+        return MASK
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Flattening one item into a row
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def summarise(value: list[Any] | tuple[Any, ...]) -> str:
+    """A list as one cell: scalars joined with ", ", anything else "[N items]"."""
+    if not value:
+        return ""
+    if all(isinstance(v, _SCALARS) or isinstance(v, Secret) for v in value):
+        return ", ".join(MASK if isinstance(v, Secret) else "" if v is None else str(v)
+                         for v in value)
+    return f"[{len(value)} item{'s' if len(value) != 1 else ''}]"
+
+
+def _leaf(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return MASK
+    if isinstance(value, (list, tuple)):
+        return summarise(value)
+    if isinstance(value, _SCALARS):
+        return value
+    return str(value)  # anything else JSON cannot produce (a user-built Result): shown as text
+
+
+def flatten_row(item: Any) -> dict[str, Any]:
+    """One item as a flat dict: nested dicts become dotted keys (``author.username``).
+
+    Lists are summarised (:func:`summarise`), an empty nested dict becomes an empty cell, a
+    non-dict item becomes ``{"value": ...}``, and credential-looking keys are masked. Uses an
+    explicit stack: nesting depth is not limited by the recursion limit.
+    """
+    if not isinstance(item, Mapping):
+        return {"value": _leaf(item)}
+    row: dict[str, Any] = {}
+    # Stack of (prefix, iterator over the mapping's items); depth-first keeps key order.
+    stack: list[tuple[str, Iterator[tuple[Any, Any]]]] = [("", iter(item.items()))]
+    while stack:
+        prefix, it = stack[-1]
+        for key, value in it:
+            name = f"{prefix}{key}"
+            if isinstance(value, Mapping) and not isinstance(value, Secret):
+                if value:
+                    stack.append((name + ".", iter(value.items())))
+                    break
+                row[name] = None
+            else:
+                row[name] = mask_value(name, _leaf(value))
+        else:
+            stack.pop()
+    return row
+
+
+def first_seen_columns(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Union of the rows' keys in first-seen order (stable across runs)."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            if key not in seen:
+                seen[key] = None
+    return list(seen)
+
+
+# ---------------------------------------------------------------------------------------------
+# Page trees (GET /spaces/{id}/content answers a revision whose ``pages`` nest)
+
+# Beyond this many ancestors the path keeps the last ones behind "…": a 5,000-level tree would
+# otherwise cost O(depth^2) characters, and no cell shows more than 200 of them anyway.
+MAX_PATH_PARTS = 12
+
+
+def _roots(tree: Any) -> list[Any]:
+    if isinstance(tree, list):
+        return tree
+    if isinstance(tree, Mapping):
+        # A revision (or any container without a title) lists its top pages; a page is a root.
+        if tree.get("object") == "revision" or "title" not in tree:
+            pages = tree.get("pages")
+            return pages if isinstance(pages, list) else []
+        return [tree]
+    return []
+
+
+def iter_pages(tree: Any) -> Iterator[dict[str, Any]]:
+    """Rows for a page tree in document (pre-)order, lazily.
+
+    Accepts a revision, a list of pages or one page. Each row has ``depth`` (0 for top pages),
+    ``path`` (titles joined with " / "), ``title``, ``type`` (GitBook's ``type``, else
+    ``kind``), ``id`` and ``slug`` (GitBook's own ``path``/``slug``). Nodes without ``pages``
+    (GitBook omits it on leaves) are leaves; non-dict nodes are skipped; a node seen twice (a
+    cycle in a hand-built tree) is not walked again.
+    """
+    # Stack of (iterator over siblings, depth, ancestor titles). Iterative: no recursion limit.
+    roots = _roots(tree)
+    stack: list[tuple[Iterator[Any], int, tuple[str, ...]]] = [(iter(roots), 0, ())]
+    seen: set[int] = set()
+    while stack:
+        siblings, depth, ancestors = stack[-1]
+        node = next(siblings, _END)
+        if node is _END:
+            stack.pop()
+            continue
+        if not isinstance(node, Mapping) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        title = node.get("title")
+        title = "" if title is None else str(title)
+        parts = (*ancestors, title)
+        if len(parts) > MAX_PATH_PARTS:  # keep the tuple short: see MAX_PATH_PARTS
+            parts = ("…", *parts[-(MAX_PATH_PARTS - 1):])
+        yield {
+            "depth": depth,
+            "path": " / ".join(parts),
+            "title": title,
+            "type": node.get("type", node.get("kind")),
+            "id": node.get("id"),
+            "slug": node.get("path", node.get("slug")),
+        }
+        children = node.get("pages")
+        if isinstance(children, list) and children:
+            stack.append((iter(children), depth + 1, parts))
+
+
+_END = object()
+
+
+def flatten_pages(tree_or_revision: Any) -> list[dict[str, Any]]:
+    """All rows of :func:`iter_pages` as a list."""
+    return list(iter_pages(tree_or_revision))
+
+
+def count_pages(tree: Any) -> int:
+    """Number of rows :func:`iter_pages` would give, without building them."""
+    count = 0
+    stack: list[Any] = list(reversed(_roots(tree)))
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Mapping) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        count += 1
+        children = node.get("pages")
+        if isinstance(children, list):
+            stack.extend(children)
+    return count
+
+
+def is_revision(data: Any) -> bool:
+    """A content revision: shown as its flattened page tree by default."""
+    return (isinstance(data, Mapping) and data.get("object") == "revision"
+            and isinstance(data.get("pages"), list))
+
+
+# ---------------------------------------------------------------------------------------------
+# Safe, bounded cell text
+
+# C0 and C1 controls, DEL, bidi embeddings/overrides/isolates (Trojan Source), line and
+# paragraph separators, and invisible marks that can disguise text. ZWJ/ZWNJ (U+200C/D) stay:
+# emoji and several scripts need them.
+_UNSAFE = [*range(0x00, 0x20), *range(0x7F, 0xA0), 0x061C, 0x200B, 0x200E, 0x200F,
+           *range(0x2028, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+_ESCAPES = {cp: (f"\\x{cp:02x}" if cp < 0x100 else f"\\u{cp:04x}") for cp in _UNSAFE}
+_ESCAPES.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
+
+
+def clean_text(value: Any, limit: int | None = None) -> str:
+    """A value as one line of safe text, at most ``limit`` characters (ending in "…").
+
+    Only the first ``limit + 1`` characters are looked at, so a 10 MB string costs nothing.
+    """
+    if isinstance(value, Secret):
+        return MASK
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    cut = limit is not None and len(text) > limit
+    if limit is not None:
+        text = text[: limit + 1]
+    text = text.translate(_ESCAPES)
+    if limit is not None and (cut or len(text) > limit):
+        text = text[: max(limit - 1, 0)] + "…"
+    return text
+
+
+def char_width(ch: str) -> int:
+    """Terminal cells for one character: 2 for wide/fullwidth (CJK), 0 for combining marks."""
+    if ch < "\u0300":  # fast path for ASCII and Latin-1
+        return 1
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def text_width(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return sum(char_width(ch) for ch in text)
+
+
+def truncate_width(text: str, width: int) -> str:
+    """Cut ``text`` to at most ``width`` cells, ending in "…" when cut."""
+    if text_width(text) <= width:
+        return text
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        w = char_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(width - text_width(text), 0)
+    return fill + text if right else text + fill
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def select(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows restricted to ``columns``, in that order (missing cells are None)."""
+    return [{c: row.get(c) for c in columns} for row in rows]
