@@ -1,0 +1,543 @@
+"""The kernel's state: settings, the pending login, tokens; and the Python API of DESIGN.md §2.
+
+One :class:`KernelSession` lives per kernel (``get_session()``); the module-level functions
+(``configure``, ``begin_login``, ``finish_login``, ``get``...) delegate to it, so notebooks and the
+thin notebook layers (widget, magics) share one state. Nothing here knows about IPython.
+
+Failure never loses state: a login that fails at any step (state mismatch, denied, bad secret,
+network down) leaves the previous token in place (SECURITY.md, "Bad input loses nothing").
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import config, oauth
+from .calls import CallsMixin
+from .errors import ConfigError, FlowUsedError, GitBookError, LoginError, StorageError
+from .tokens import MemoryStore, Secret, Token
+
+__all__ = [
+    "KernelSession",
+    "begin_login",
+    "configure",
+    "delete",
+    "finish_login",
+    "get",
+    "get_session",
+    "history",
+    "login_with_token",
+    "logout",
+    "paginate",
+    "patch",
+    "post",
+    "prepare",
+    "profile",
+    "request",
+    "status",
+    "whoami",
+]
+
+# RFC 6750 b64token: what a bearer token may look like on the wire.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+PAT_CLIENT_ID = "personal-access-token"
+
+
+def host_of(url: str) -> str:
+    """``host[:port]`` of a URL, lower-cased: the unit tokens are pinned to (D3)."""
+    return (urlsplit(url).netloc.rsplit("@", 1)[-1]).lower()
+
+
+class KernelSession(CallsMixin):
+    """All of a kernel's gitbook_nb state. Thread-safe (G2): one lock guards token changes."""
+
+    def __init__(
+        self,
+        environ: Mapping[str, str] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        import os
+
+        self._environ = os.environ if environ is None else environ
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._configured: dict[str, Any] = {}
+        self._settings: config.Settings | None = None
+        self._memory = MemoryStore()
+        self._active: dict[str, tuple[str, str]] = {}  # api host -> key of its latest login
+        self._persistent: Any = None  # opt-in FileStore/KeyringStore, built on demand
+        self._pending: oauth.PendingFlow | None = None
+        self._pending_settings: config.Settings | None = None
+        self._sandbox: Any = None
+        self._endpoints: dict[str, oauth.Endpoints] = {}  # per issuer, for the kernel's life
+        self._registered: dict[tuple[str, str], str] = {}  # (issuer, redirect_uri) -> client_id
+        self._who: dict[str, dict[str, Any]] = {}  # api host -> whoami answer
+        self._client: Any = None
+        self._client_key: tuple | None = None
+        self._init_calls()
+
+    def __repr__(self) -> str:  # E1: nothing secret, ever
+        s = self._settings
+        return (
+            f"<KernelSession profile={s.profile if s else '?'} "
+            f"signed_in={self.token is not None} pending={self._pending is not None}>"
+        )
+
+    # ---------------------------------------------------------------- settings
+    def configure(self, **settings: Any) -> config.Settings:
+        """Set session-wide settings (below explicit arguments, above the environment)."""
+        if "profile" in settings and settings["profile"] is None:
+            settings.pop("profile")
+        merged = {**self._configured, **settings}
+        resolved = self._resolve(merged, {})  # validates before anything changes
+        with self._lock:
+            self._configured = merged
+            self._settings = resolved
+        return resolved
+
+    def profile(self, name: str) -> config.Settings:
+        return self.configure(profile=name)
+
+    @property
+    def settings(self) -> config.Settings:
+        if self._settings is None:
+            self._settings = self._resolve(self._configured, {})
+        return self._settings
+
+    def settings_with(self, overrides: Mapping[str, Any] | None) -> config.Settings:
+        return self._resolve(self._configured, dict(overrides or {})) if overrides else self.settings
+
+    def _resolve(self, configured: Mapping[str, Any], overrides: dict) -> config.Settings:
+        s = config.resolve(overrides=overrides, configured=dict(configured), environ=self._environ)
+        if s.api_url == config.SANDBOX_MARKER:
+            sb = self._ensure_sandbox()
+            s = config.with_sandbox(
+                s, url=sb.url, client_id=sb.client_id, client_secret=Secret(sb.client_secret),
+                redirect_uri=sb.redirect_uri,
+            )
+        return s
+
+    def _ensure_sandbox(self) -> Any:
+        """Start (once per kernel) the embedded sandbox; the only place the core imports it."""
+        with self._lock:
+            if self._sandbox is None:
+                from .sandbox import Sandbox  # lazy on purpose: layering rule of DESIGN.md §6
+
+                sb = Sandbox()
+                sb.start()
+                self._sandbox = sb
+            return self._sandbox
+
+    @property
+    def sandbox(self) -> Any:
+        """The running sandbox when the profile is a sandbox profile, else None."""
+        return self._sandbox if self._is_sandbox(self.settings) else None
+
+    def _is_sandbox(self, s: config.Settings) -> bool:
+        return self._sandbox is not None and s.api_url.startswith(self._sandbox.url)
+
+    def target(self, settings: config.Settings | None = None) -> dict[str, Any]:
+        s = settings or self.settings
+        flow_word = "current OAuth" if s.flow == "current" else "legacy web flow"
+        where = host_of(s.oauth_url if s.flow == "current" else s.authorize_url)
+        name = "the embedded sandbox" if self._is_sandbox(s) else "GitBook"
+        return {
+            "profile": s.profile,
+            "flow": s.flow,
+            "host": host_of(s.api_url),
+            "description": f"{name} ({flow_word}) at {where}",
+        }
+
+    # ---------------------------------------------------------------- tokens
+    def _stores(self, s: config.Settings) -> list[Any]:
+        stores: list[Any] = [self._memory]
+        if s.token_store != "memory":
+            if self._persistent is None:
+                self._persistent = self._open_store(s)
+            stores.append(self._persistent)
+        return stores
+
+    def _open_store(self, s: config.Settings) -> Any:
+        from . import tokens
+
+        allowed, reason = tokens.persistence_allowed(self._environ)
+        if not allowed:
+            raise ConfigError(f"token_store={s.token_store!r} refused: {reason} (F1)",
+                              hint="keep the default token_store='memory' here")
+        if s.token_store == "file":
+            return tokens.FileStore(s.token_file)
+        if s.token_store == "keyring":
+            return tokens.KeyringStore()
+        raise ConfigError(f"unknown token_store {s.token_store!r}")
+
+    def _env_token(self, s: config.Settings) -> Token | None:
+        secret = config.token_from_env(self._environ)
+        if secret is None:
+            return None
+        return Token(access_token=secret, issuer=host_of(s.api_url), client_id=PAT_CLIENT_ID,
+                     source="env")
+
+    def token_for(self, s: config.Settings) -> Token | None:
+        """The token to use for ``s.api_url``'s host: the latest login, else GITBOOK_TOKEN."""
+        host = host_of(s.api_url)
+        with self._lock:
+            keys = [self._active[host]] if host in self._active else []
+            # A fresh kernel with an opt-in persistent store: try the client ids we can know.
+            keys += [(host, cid) for cid in (s.client_id, PAT_CLIENT_ID,
+                                             *self._registered.values()) if cid]
+            for key in keys:
+                for store in self._stores(s):
+                    tok = store.get(key)
+                    if tok is not None:
+                        self._active[host] = key
+                        return tok
+        return self._env_token(s)
+
+    @property
+    def token(self) -> Token | None:
+        return self.token_for(self.settings)
+
+    def _save_token(self, s: config.Settings, token: Token) -> None:
+        with self._lock:
+            for store in self._stores(s):
+                store.set(token.key, token)
+            self._active[token.issuer] = token.key
+            self._who.pop(token.issuer, None)
+
+    def _drop_token(self, s: config.Settings, token: Token) -> None:
+        with self._lock:
+            for store in self._stores(s):
+                try:
+                    store.delete(token.key)
+                except StorageError as err:  # logout must go on; say what stayed
+                    warnings.warn(f"gitbook_nb: could not remove the stored token: {err}",
+                                  stacklevel=3)
+            if self._active.get(token.issuer) == token.key:
+                del self._active[token.issuer]
+            self._who.pop(token.issuer, None)
+
+    def token_from_env_note(self) -> str | None:
+        s = self.settings
+        tok = self.token_for(s)
+        if tok is not None and tok.source == "env":
+            return f"using GITBOOK_TOKEN from the environment for {host_of(s.api_url)}"
+        return None
+
+    # ---------------------------------------------------------------- login
+    def needs_client_secret(self, settings: config.Settings | None = None) -> bool:
+        s = settings or self.settings
+        return s.flow == "legacy" and not s.client_secret
+
+    def _endpoints_for(self, s: config.Settings) -> oauth.Endpoints:
+        if s.flow == "legacy":
+            return oauth.Endpoints(authorize=s.authorize_url, token=s.token_url)
+        issuer = s.oauth_url
+        if issuer not in self._endpoints:
+            status, headers, body = self.client_for(s).send_spec(
+                oauth.HTTPRequestSpec("GET", oauth.discovery_url(issuer),
+                                      {"Accept": "application/json"}),
+                max_body=s.token_max_body,
+            )
+            self._endpoints[issuer] = oauth.parse_discovery(status, headers, body, issuer=issuer)
+        return self._endpoints[issuer]
+
+    def _client_id_for(self, s: config.Settings, ep: oauth.Endpoints, redirect_uri: str) -> str:
+        if s.client_id:
+            return s.client_id
+        if s.flow == "legacy":
+            raise ConfigError("the legacy web flow needs a client id",
+                              hint="set GITBOOK_CLIENT_ID or configure(client_id=...)")
+        key = (s.oauth_url, redirect_uri)
+        if key not in self._registered:  # RFC 7591, cached per issuer for the kernel's life
+            if not ep.registration:
+                raise ConfigError("this OAuth server offers no dynamic registration",
+                                  hint="configure(client_id=...) with a registered app")
+            spec = oauth.build_registration_request(ep, redirect_uris=[redirect_uri])
+            status, headers, body = self.client_for(s).send_spec(spec, max_body=s.token_max_body)
+            self._registered[key] = oauth.parse_registration_response(status, headers, body)
+        return self._registered[key]
+
+    def begin_login(
+        self,
+        *,
+        redirect_uri: str | None = None,
+        browser_url: Callable[[str], str] | None = None,
+        **overrides: Any,
+    ) -> oauth.PendingFlow:
+        """Start a login and return its pending flow; any older pending flow is cancelled (A2)."""
+        s = self.settings_with(overrides)
+        redirect = redirect_uri or s.redirect_uri
+        if not redirect:
+            raise ConfigError("no redirect URI is configured",
+                              hint="set GITBOOK_REDIRECT_URI or configure(redirect_uri=...)")
+        from .urls import validate_redirect_uri
+
+        redirect = validate_redirect_uri(redirect)
+        ep = self._endpoints_for(s)
+        client_id = self._client_id_for(s, ep, redirect)
+        if self._is_sandbox(s) and s.flow == "legacy":
+            self._sandbox.register_redirect_uri(redirect)  # stands in for the app's settings page
+        flow = oauth.start_login(
+            flow=s.flow, endpoints=ep, client_id=client_id, redirect_uri=redirect,
+            scopes=tuple(s.scopes) if s.flow == "current" else (), now=self._clock,
+        )
+        if browser_url is not None:
+            flow.authorize_url = browser_url(flow.authorize_url)
+        with self._lock:
+            if self._pending is not None:
+                self._pending.cancel()
+            self._pending, self._pending_settings = flow, s
+        return flow
+
+    @property
+    def pending(self) -> oauth.PendingFlow | None:
+        return self._pending
+
+    def finish_login(
+        self, text: str, *, flow: oauth.PendingFlow | None = None,
+        client_secret: Secret | str | None = None,
+    ) -> Token:
+        """Check the pasted answer, exchange the code, keep the token. Failure keeps the old one."""
+        with self._lock:
+            current, s = self._pending, self._pending_settings
+        flow = flow if flow is not None else current
+        if flow is not None and flow is not current:
+            flow.cancel()
+            raise FlowUsedError("this login was replaced by a newer one",
+                                hint="use the most recent login link")
+        if flow is not None and s is not None and s.flow == "legacy":
+            secret = client_secret if client_secret is not None else s.client_secret
+            if not secret:
+                raise LoginError("the legacy web flow needs the app's client secret",
+                                 hint="set GITBOOK_CLIENT_SECRET or enter it when asked")
+            secret = Secret(secret) if isinstance(secret, str) else secret
+        else:
+            secret = None
+        code = oauth.parse_paste(flow, text, now=self._clock)  # marks the flow used (A4)
+        assert flow is not None and s is not None  # parse_paste fails closed without a flow
+        with self._lock:
+            if self._pending is flow:
+                self._pending = None
+        spec = oauth.build_token_request(flow, code, secret)
+        status, headers, body = self.client_for(s).send_spec(spec, max_body=s.token_max_body)
+        token, notes = oauth.parse_token_response(
+            status, headers, body, issuer=host_of(s.api_url), client_id=flow.client_id,
+            requested_scopes=flow.scopes, now=self._clock,
+        )
+        for note in notes:
+            warnings.warn(f"gitbook_nb: {note}", stacklevel=2)
+        self._save_token(s, token)
+        return token
+
+    def login_with_token(self, token: str | Secret | None = None, **overrides: Any) -> Token:
+        """Use a personal access token (asked with getpass when not given); checked first."""
+        s = self.settings_with(overrides)
+        if token is None:
+            token = getpass.getpass(f"GitBook personal access token for {host_of(s.api_url)}: ")
+        secret = token if isinstance(token, Secret) else Secret(str(token).strip(" \t\r\n"))
+        if not secret or not _B64TOKEN.fullmatch(secret.reveal()):
+            raise LoginError("that does not look like an access token (empty or bad characters)",
+                             hint="copy the token again from GitBook's developer settings")
+        candidate = Token(access_token=secret, issuer=host_of(s.api_url),
+                          client_id=PAT_CLIENT_ID, source="pat", obtained_at=self._clock())
+        who = self._whoami_with(s, candidate)  # a token that does not work never replaces one
+        self._save_token(s, candidate)
+        self._who[candidate.issuer] = who
+        return candidate
+
+    def logout(self) -> dict[str, Any]:
+        """Forget the token everywhere it was stored (F4); revoke it where the server offers."""
+        s = self.settings
+        tok = self.token_for(s)
+        with self._lock:
+            if self._pending is not None:
+                self._pending.cancel()
+                self._pending = None
+        revoked = False
+        if tok is not None and tok.source == "oauth" and s.flow == "current":
+            revoked = self._revoke(s, tok)
+        if tok is not None and tok.source != "env":
+            self._drop_token(s, tok)
+        note = None
+        if self._env_token(s) is not None:
+            note = "GITBOOK_TOKEN is still set in the environment and will be used"
+        return {"host": host_of(s.api_url), "revoked": revoked, "note": note,
+                "was_signed_in": tok is not None}
+
+    def _revoke(self, s: config.Settings, tok: Token) -> bool:
+        try:
+            ep = self._endpoints_for(s)
+            spec = oauth.build_revocation_request(ep, tok, tok.client_id)
+            if spec is None:
+                return False
+            status, _, _ = self.client_for(s).send_spec(spec, max_body=s.token_max_body)
+            return 200 <= status < 300
+        except GitBookError:  # the server is unreachable: still forget the token locally
+            return False
+
+    # ---------------------------------------------------------------- refresh (D5)
+    def _fresh_token(self, s: config.Settings) -> Token | None:
+        tok = self.token_for(s)
+        if tok is not None and tok.expired(self._clock) and tok.refresh_token:
+            tok = self._refresh(s, tok) or tok
+        return tok
+
+    def _on_unauthorized(self, s: config.Settings, tok: Token) -> Token | None:
+        """Called once per call on a 401: refresh if we can, else forget the token (D5)."""
+        if tok.refresh_token:
+            new = self._refresh(s, tok)
+            if new is not None:
+                return new
+        if tok.source != "env":
+            self._drop_token(s, tok)
+        return None
+
+    def _refresh(self, s: config.Settings, tok: Token) -> Token | None:
+        with self._lock:  # single flight: the first thread refreshes, the others reuse it
+            current = self.token_for(s)
+            if current is not None and current is not tok and not current.expired(self._clock):
+                return current
+            try:
+                ep = self._endpoints_for(s)
+                spec = oauth.build_refresh_request(ep, tok, tok.client_id, s.client_secret)
+                status, headers, body = self.client_for(s).send_spec(
+                    spec, max_body=s.token_max_body)
+                new, _ = oauth.parse_token_response(
+                    status, headers, body, issuer=tok.issuer, client_id=tok.client_id,
+                    requested_scopes=tok.scope, now=self._clock)
+            except GitBookError:
+                return None
+            if new.refresh_token is None:  # the server did not rotate it: keep the old one
+                new = new.with_changes(refresh_token=tok.refresh_token)
+            self._save_token(s, new)
+            return new
+
+    # ---------------------------------------------------------------- who and status
+    def whoami(self) -> dict[str, Any]:
+        s = self.settings
+        tok = self._require_token(s)
+        who = self._who.get(tok.issuer)
+        if who is None:
+            who = self._whoami_with(s, tok)
+            self._who[tok.issuer] = who
+        return dict(who)
+
+    def status(self) -> dict[str, Any]:
+        from .environment import detect
+
+        s = self.settings
+        tok = self.token_for(s)
+        env = detect(self._environ)
+        where = None
+        if tok is not None:
+            where = ("environment variable GITBOOK_TOKEN" if tok.source == "env"
+                     else " + ".join(st.describe() for st in self._stores(s)))
+        expires = tok.expires_in(self._clock) if tok is not None else None
+        return {
+            **self.target(s),
+            "signed_in": tok is not None,
+            "who": (self._who.get(tok.issuer) or {}).get("name") if tok else None,
+            "token_source": tok.source if tok else None,
+            "token_stored_in": where,
+            "expires_in_s": None if expires is None else round(expires),
+            "scopes": " ".join(tok.scope) if tok and tok.scope else None,
+            "pending_login": self._pending is not None,
+            "environment": env.kind,
+            "environment_reason": env.reason,
+            "rate_limit": self._rate_limit_text(),
+        }
+
+
+_SESSION: KernelSession | None = None
+_SESSION_LOCK = threading.Lock()
+
+
+def get_session() -> KernelSession:
+    global _SESSION
+    with _SESSION_LOCK:
+        if _SESSION is None:
+            _SESSION = KernelSession()
+        return _SESSION
+
+
+def reset_session(session: KernelSession | None = None) -> KernelSession:
+    """Replace the kernel's session (tests; or to start clean). Stops a sandbox it started."""
+    global _SESSION
+    with _SESSION_LOCK:
+        old, _SESSION = _SESSION, session or KernelSession()
+    if old is not None:
+        old.close()
+    return _SESSION
+
+
+# ---------------------------------------------------------------- module-level API (DESIGN §2)
+def configure(**settings: Any) -> config.Settings:
+    return get_session().configure(**settings)
+
+
+def profile(name: str) -> config.Settings:
+    return get_session().profile(name)
+
+
+def begin_login(**kw: Any) -> oauth.PendingFlow:
+    return get_session().begin_login(**kw)
+
+
+def finish_login(text: str, **kw: Any) -> Token:
+    return get_session().finish_login(text, **kw)
+
+
+def login_with_token(token: str | Secret | None = None, **kw: Any) -> Token:
+    return get_session().login_with_token(token, **kw)
+
+
+def logout() -> dict[str, Any]:
+    return get_session().logout()
+
+
+def whoami() -> dict[str, Any]:
+    return get_session().whoami()
+
+
+def status() -> dict[str, Any]:
+    return get_session().status()
+
+
+def request(method: str, path: str, **kw: Any) -> Any:
+    return get_session().request(method, path, **kw)
+
+
+def get(path: str, **params: Any) -> Any:
+    return get_session().request("GET", path, params=params or None)
+
+
+def post(path: str, json: Any = None, **params: Any) -> Any:
+    return get_session().request("POST", path, json=json, params=params or None)
+
+
+def patch(path: str, json: Any = None, **params: Any) -> Any:
+    return get_session().request("PATCH", path, json=json, params=params or None)
+
+
+def delete(path: str, **params: Any) -> Any:
+    return get_session().request("DELETE", path, params=params or None)
+
+
+def paginate(path: str, **kw: Any) -> Any:
+    return get_session().paginate(path, **kw)
+
+
+def prepare(method: str, path: str, **kw: Any) -> Any:
+    return get_session().prepare(method, path, **kw)
+
+
+def history() -> list[dict[str, Any]]:
+    return get_session().history()
