@@ -11,9 +11,36 @@ import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["MASK", "Secret", "Token", "reveal"]
+__all__ = [
+    "MASK",
+    "FileStore",
+    "KeyringStore",
+    "MemoryStore",
+    "Secret",
+    "Token",
+    "TokenStore",
+    "persistence_allowed",
+    "reveal",
+]
+
+# The stores live in stores.py (one concept per module) and are re-exported lazily (PEP 562):
+# stores.py imports Token from here, so an eager import would be a cycle.
+_STORE_NAMES = frozenset({"FileStore", "KeyringStore", "MemoryStore", "TokenStore",
+                          "persistence_allowed"})
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and linters
+    from .stores import FileStore, KeyringStore, MemoryStore, TokenStore, persistence_allowed
+
+
+def __getattr__(name: str) -> Any:
+    if name in _STORE_NAMES:
+        from . import stores
+
+        return getattr(stores, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 MASK = "********"
 
@@ -25,6 +52,7 @@ class Secret:
     """
 
     __slots__ = ("_value",)
+    _value: str  # declared for type checkers; set once in __init__ (the slot)
 
     def __init__(self, value: str | Secret) -> None:
         if isinstance(value, Secret):
@@ -34,7 +62,7 @@ class Secret:
         object.__setattr__(self, "_value", value)
 
     def reveal(self) -> str:
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
     def __repr__(self) -> str:
         return f"Secret('{MASK}')"
@@ -71,6 +99,12 @@ class Secret:
     def __getstate__(self):
         raise TypeError("a Secret cannot be pickled (SECURITY.md E1)")
 
+    def __copy__(self):  # an explicit refusal reads better than a pickling error
+        raise TypeError("a Secret cannot be copied (SECURITY.md E1)")
+
+    def __deepcopy__(self, memo):
+        raise TypeError("a Secret cannot be copied (SECURITY.md E1)")
+
 
 def reveal(value: Secret | str | None) -> str | None:
     """Unwrap a Secret (or pass a plain str through); for the one place a header is written."""
@@ -103,7 +137,9 @@ class Token:
     source: str = "oauth"
     obtained_at: float = field(default_factory=time.time)
 
-    def expired(self, now: Callable[[], float] | float = time.time, leeway: float = EXPIRY_LEEWAY) -> bool:
+    def expired(
+        self, now: Callable[[], float] | float = time.time, leeway: float = EXPIRY_LEEWAY
+    ) -> bool:
         if self.expires_at is None:
             return False
         t = now() if callable(now) else now
