@@ -245,12 +245,15 @@ class Result:
             cells = [[truncate_width(c, width) for c in row] for row in view.cells]
             widths = [max([text_width(h)] + [text_width(r[i]) for r in cells])
                       for i, h in enumerate(heads)]
-            right = view.numeric
-            lines.append("  ".join(pad(h, w, r) for h, w, r in zip(heads, widths, right))
-                         .rstrip())
+
+            def line(values: list[str]) -> str:
+                padded = (pad(v, w, right)
+                          for v, w, right in zip(values, widths, view.numeric, strict=True))
+                return "  ".join(padded).rstrip()
+
+            lines.append(line(heads))
             lines.append("  ".join("-" * w for w in widths))
-            lines.extend("  ".join(pad(c, w, r) for c, w, r in zip(row, widths, right)).rstrip()
-                         for row in cells)
+            lines.extend(line(row) for row in cells)
         lines.append(view.footer)
         if self.note:
             lines.append("note: " + clean_text(self.note, self._limit("max_cell")))
