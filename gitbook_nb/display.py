@@ -51,14 +51,13 @@ from .tables import (
     envelope,
     first_seen_columns,
     flatten_row,
+    html_table,
     is_number,
     is_revision,
     iter_pages,
-    looks_secret,
-    pad,
+    prune_json,
     select,
-    text_width,
-    truncate_width,
+    text_grid,
 )
 from .tokens import MASK, Secret
 
@@ -217,14 +216,7 @@ class Result:
             out.append(f'<div class="gitbook-nb-caption" style="font-size:smaller;'
                        f'opacity:0.75">{_h(caption)}</div>')
         if view.columns:
-            out.append('<table class="dataframe gitbook-nb-table" border="1"><thead><tr>')
-            out.extend(f"<th>{_h(c)}</th>" for c in view.columns)
-            out.append("</tr></thead><tbody>")
-            for cells in view.cells:
-                out.append("<tr>")
-                out.extend(f"<td>{_h(c)}</td>" for c in cells)
-                out.append("</tr>")
-            out.append("</tbody></table>")
+            out.append(html_table(view.columns, view.cells))
         out.append(f'<div class="gitbook-nb-footer" style="font-size:smaller">'
                    f"{_h(view.footer)}</div>")
         if self.note:
@@ -241,19 +233,7 @@ class Result:
         if caption:
             lines.append(caption)
         if view.columns:
-            heads = [truncate_width(c, width) for c in view.columns]
-            cells = [[truncate_width(c, width) for c in row] for row in view.cells]
-            widths = [max([text_width(h)] + [text_width(r[i]) for r in cells])
-                      for i, h in enumerate(heads)]
-
-            def line(values: list[str]) -> str:
-                padded = (pad(v, w, right)
-                          for v, w, right in zip(values, widths, view.numeric, strict=True))
-                return "  ".join(padded).rstrip()
-
-            lines.append(line(heads))
-            lines.append("  ".join("-" * w for w in widths))
-            lines.extend(line(row) for row in cells)
+            lines.extend(text_grid(view.columns, view.cells, view.numeric, width))
         lines.append(view.footer)
         if self.note:
             lines.append("note: " + clean_text(self.note, self._limit("max_cell")))
@@ -317,13 +297,16 @@ class Result:
 
     def _view(self, cell_limit: int) -> _View:
         limit = self._limit("max_rows")
-        if self._rows is not None:
-            head = self._rows[:limit]
+        if self._rows is not None or self._kind in ("object", "scalar"):
+            head = self.rows[:limit]  # one object is cheap, and a field selection needs all
         else:
             head = self._select(list(islice(self._iter_rows(), limit)))
         fetched = self._row_count()
         total = max(self._total or 0, fetched) if self._kind == "list" else fetched
-        columns = list(self._selection) if self._selection else first_seen_columns(head)
+        if self._kind == "object":
+            columns = ["field", "value"]
+        else:
+            columns = list(self._selection) if self._selection else first_seen_columns(head)
         hidden = 0
         if not self._selection and len(columns) > options.max_columns:
             hidden = len(columns) - options.max_columns
@@ -365,7 +348,7 @@ class _View:
 
 
 def _h(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(text, quote=True)  # quote=True: safe in attributes too
 
 
 def _cell(row: Mapping[str, Any], column: str, limit: int) -> str:
@@ -410,9 +393,6 @@ class JSONView:
     __str__ = __repr__
 
 
-_JSON_DEPTH = 64  # deeper levels show as "…"; also keeps the pruning recursion shallow
-
-
 def render_json(data: Any, *, max_items: int | None = None,
                 max_chars: int | None = None) -> JSONView:
     """``data`` as indented JSON with sorted keys, bounded, secrets masked, controls escaped.
@@ -422,7 +402,7 @@ def render_json(data: Any, *, max_items: int | None = None,
     """
     items = max_items if max_items is not None else options.max_json_items
     chars = max_chars if max_chars is not None else options.max_json_chars
-    pruned = _prune(data, items, 0)
+    pruned = prune_json(data, items)
     text = json.dumps(pruned, indent=2, sort_keys=True, ensure_ascii=False, default=str)
     cut = len(text) > chars
     # json.dumps escapes C0 controls inside strings but not C1 controls or bidi overrides.
@@ -430,18 +410,3 @@ def render_json(data: Any, *, max_items: int | None = None,
     if cut:
         text += f"\n… (cut at {chars} characters; the full answer is in .data)"
     return JSONView(text)
-
-
-def _prune(value: Any, max_items: int, depth: int, key: str = "") -> Any:
-    if isinstance(value, Secret) or (key and looks_secret(key) and value not in (None, "")):
-        return MASK  # everything under a credential-looking key, whatever its shape
-    if isinstance(value, Mapping) or isinstance(value, (list, tuple)):
-        if depth >= _JSON_DEPTH:
-            return "…"
-        if isinstance(value, Mapping):
-            return {str(k): _prune(v, max_items, depth + 1, str(k)) for k, v in value.items()}
-        out = [_prune(v, max_items, depth + 1) for v in value[:max_items]]
-        if len(value) > max_items:
-            out.append(f"… {len(value) - max_items} more items")
-        return out
-    return value

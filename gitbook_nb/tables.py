@@ -6,11 +6,13 @@ of a 100,000-row answer without touching the other 99,950, and so that a 5,000-l
 tree or a deeply nested object never hits Python's recursion limit.
 
 Cell text is made safe here too (:func:`clean_text`): API content is written by other people,
-so control characters and bidi overrides are shown as visible escapes (SECURITY.md E6).
+so control characters and bidi overrides are shown as visible escapes, and :func:`html_table`
+escapes every header and cell (SECURITY.md E6). :func:`text_grid` lays out the plain-text form.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,11 +28,14 @@ __all__ = [
     "first_seen_columns",
     "flatten_pages",
     "flatten_row",
+    "html_table",
     "is_revision",
     "iter_pages",
     "looks_secret",
     "mask_value",
+    "prune_json",
     "summarise",
+    "text_grid",
     "text_width",
     "truncate_width",
 ]
@@ -330,3 +335,56 @@ def is_number(value: Any) -> bool:
 def select(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:
     """Rows restricted to ``columns``, in that order (missing cells are None)."""
     return [{c: row.get(c) for c in columns} for row in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout: the cells arrive already cleaned and cut (clean_text); these only arrange them.
+
+
+def html_table(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+    """An HTML table in which every header and cell is escaped (SECURITY.md E6)."""
+    out = ['<table class="dataframe gitbook-nb-table" border="1"><thead><tr>']
+    out.extend(f"<th>{html.escape(c, quote=True)}</th>" for c in columns)
+    out.append("</tr></thead><tbody>")
+    for row in cells:
+        out.append("<tr>")
+        out.extend(f"<td>{html.escape(c, quote=True)}</td>" for c in row)
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def text_grid(columns: Sequence[str], cells: Sequence[Sequence[str]],
+              numeric: Sequence[bool], width: int) -> list[str]:
+    """Header, rule and rows aligned by display width; numbers right-aligned like pandas."""
+    heads = [truncate_width(c, width) for c in columns]
+    body = [[truncate_width(c, width) for c in row] for row in cells]
+    widths = [max([text_width(h)] + [text_width(r[i]) for r in body])
+              for i, h in enumerate(heads)]
+
+    def line(values: list[str]) -> str:
+        padded = (pad(v, w, right) for v, w, right in zip(values, widths, numeric, strict=True))
+        return "  ".join(padded).rstrip()
+
+    return [line(heads), "  ".join("-" * w for w in widths), *(line(r) for r in body)]
+
+
+JSON_DEPTH = 64  # deeper levels show as "…"; also keeps prune_json's recursion shallow
+
+
+def prune_json(value: Any, max_items: int, depth: int = 0, key: str = "") -> Any:
+    """A bounded, masked copy of JSON for display: lists cut at ``max_items`` (plus a marker
+    saying how many were left out), levels below ``JSON_DEPTH`` shown as "…", Secrets and
+    everything under credential-looking keys masked."""
+    if isinstance(value, Secret) or (key and looks_secret(key) and value not in (None, "")):
+        return MASK  # everything under a credential-looking key, whatever its shape
+    if isinstance(value, Mapping) or isinstance(value, (list, tuple)):
+        if depth >= JSON_DEPTH:
+            return "…"
+        if isinstance(value, Mapping):
+            return {str(k): prune_json(v, max_items, depth + 1, str(k)) for k, v in value.items()}
+        out = [prune_json(v, max_items, depth + 1) for v in value[:max_items]]
+        if len(value) > max_items:
+            out.append(f"… {len(value) - max_items} more items")
+        return out
+    return value

@@ -169,6 +169,19 @@ def test_single_object_is_a_field_value_table():
         Result(user, columns="email")
 
 
+def test_field_selection_reaches_past_max_rows():
+    obj = {f"f{i}": i for i in range(120)}
+    r = Result(obj, columns="f100,f3", max_rows=5)
+    assert [line.split() for line in repr(r).splitlines()[2:4]] == [["f100", "100"], ["f3", "3"]]
+    assert repr(r).endswith("2 rows")
+
+
+def test_tree_columns_selection_and_error():
+    assert Result(REVISION, columns="path,id").rows[1] == {"path": "Guide / Install", "id": "p2"}
+    with pytest.raises(ColumnError, match="available: depth, path, title, type, id, slug"):
+        Result(REVISION, columns="name")
+
+
 def test_scalar_is_one_cell_and_none_is_empty():
     r = Result(42)
     assert r.rows == [{"value": 42}] and len(r) == 1
