@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -82,9 +82,13 @@ class Options:
     max_colwidth: int = 40  # terminal cells per column in the text form
     max_json_items: int = 50  # list items kept per list by render_json
     max_json_chars: int = 100_000  # characters of render_json output
+    max_bytes: int = 80_000  # UTF-8 bytes of one rendered table: cells shrink to fit
 
 
 options = Options()
+
+# Cells are never cut below this many characters to fit options.max_bytes.
+_MIN_CELL = 8
 
 # How many rows a columns= selection is checked against when the Result is made: enough to be
 # right in practice, bounded so a 100,000-row answer is not flattened just to check a name.
@@ -209,7 +213,26 @@ class Result:
     # -- rendering ------------------------------------------------------------------------------
 
     def _repr_html_(self) -> str:
-        view = self._view(self._limit("max_cell"))
+        return self._fit(self._html, self._limit("max_cell"))
+
+    def __repr__(self) -> str:
+        return self._fit(self._text, min(self._limit("max_cell"), options.max_colwidth))
+
+    def _fit(self, render: Callable[[int], str], cell_limit: int) -> str:
+        """Render, then re-render with shorter cells while over ``options.max_bytes``.
+
+        The row, column and cell caps already bound the output; this last guard keeps a table
+        of 1,500 long, quote-heavy (6x when escaped) or CJK (3 bytes each) cells small too.
+        """
+        out = render(cell_limit)
+        while len(out.encode()) > options.max_bytes and cell_limit > _MIN_CELL:
+            cell_limit = max(_MIN_CELL, cell_limit * options.max_bytes // len(out.encode()) * 9
+                             // 10)
+            out = render(cell_limit)
+        return out
+
+    def _html(self, cell_limit: int) -> str:
+        view = self._view(cell_limit)
         out = ['<div class="gitbook-nb-result">']
         caption = self._caption(with_time=True)
         if caption:
@@ -225,8 +248,7 @@ class Result:
         out.append("</div>")
         return "".join(out)
 
-    def __repr__(self) -> str:
-        width = min(self._limit("max_cell"), options.max_colwidth)
+    def _text(self, width: int) -> str:
         view = self._view(width)
         lines = []
         caption = self._caption(with_time=False)
@@ -323,7 +345,7 @@ class Result:
                 footer += f" ({fetched} fetched)"
             if hidden:
                 footer += f"; {len(columns)} of {len(columns) + hidden} columns"
-        return _View([clean_text(c) for c in columns], cells, numeric, footer)
+        return _View([clean_text(c, cell_limit) for c in columns], cells, numeric, footer)
 
     def _caption(self, *, with_time: bool) -> str:
         if not self.path:

@@ -398,6 +398,17 @@ def test_100k_rows_render_bounded_and_fast():
     assert ours < theirs, (ours, theirs)
 
 
+def test_worst_case_cells_still_fit_the_byte_budget():
+    """1,500 cells of quotes (6x when escaped) or CJK (3 bytes each) stay under 100 KB."""
+    for text in ('"' * 5000, "李" * 5000, "\x1b" * 5000):
+        rows = [{f"c{i}": text for i in range(30)} for _ in range(60)]
+        r = Result(rows)
+        html_out, plain = r._repr_html_(), repr(r)
+        assert len(html_out.encode()) < 100_000 and len(plain.encode()) < 100_000
+        assert "showing 50 of 60 rows" in html_out and "showing 50 of 60 rows" in plain
+        assert "…" in html_out
+
+
 def test_rendering_flattens_only_the_shown_rows():
     items = [CountingItem(b) for b in books(100_000)]
     CountingItem.reads = 0
