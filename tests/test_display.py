@@ -499,3 +499,27 @@ def test_display_module_is_pure():
     out = subprocess.run([sys.executable, "-c", code],  # noqa: S603 - fixed code
                          capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_render_json_deep_nesting_and_odd_values():
+    deep: Any = "bottom"
+    for _ in range(5000):
+        deep = {"n": deep}
+    text = repr(render_json({"deep": deep, "secret": [Secret("hidden-value")], "raw": b"x"}))
+    assert "bottom" not in text and '"…"' in text  # levels past the depth cap are elided
+    assert "hidden-value" not in text and MASK in text
+
+
+def test_E6_page_titles_are_escaped_in_the_tree_table():
+    tree = {"object": "revision", "pages": [{"id": "x", "title": XSS, "pages": [
+        {"id": "y", "title": "child\u202e"}]}]}
+    r = Result(tree)
+    out = r._repr_html_()
+    assert "<img" not in out and "&lt;img src=x onerror=alert(1)&gt; / child\\u202e" in out
+    assert "\u202e" not in repr(r)
+
+
+def test_empty_envelopes():
+    assert repr(Result({"list": [], "page": 0, "limit": 50, "total": 0})) == "0 rows"
+    assert repr(Result({"items": []})) == "0 rows"
+    assert Result({"items": []}).rows == []
