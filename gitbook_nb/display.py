@@ -353,7 +353,7 @@ class Result:
         parts = [clean_text(f"{self.method} {self.path}", 300), str(self.status),
                  f"{self.pages} page{'s' if self.pages != 1 else ''}"]
         if with_time:  # volatile: HTML only, never in the text form nbval compares
-            parts.append(f"{self.elapsed * 1000:.0f} ms")
+            parts.append(f"{float(self.elapsed or 0) * 1000:.0f} ms")
             remaining = getattr(self.rate_limit, "remaining", None)
             limit = getattr(self.rate_limit, "limit", None)
             if remaining is not None and limit is not None:
