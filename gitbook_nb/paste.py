@@ -25,7 +25,7 @@ from .errors import (
     PasteError,
     StateMismatchError,
 )
-from .oauth_types import Clock, clean_code
+from .oauth_types import Clock
 from .tokens import Secret
 from .urls import same_endpoint
 
@@ -38,6 +38,7 @@ MAX_PASTE = 8 * 1024
 _ASCII_WS = " \t\n\r\x0b\x0c"
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 _CODE = re.compile(r"[\x21-\x7e]{1,2048}")  # RFC 6749 A.11: VSCHAR
+_ERROR_CODE = re.compile(r"[a-z][a-z_]{0,39}")
 _BARE_CODE = re.compile(r"[A-Za-z0-9\-._~+/=]{8,512}")  # stricter: nothing URL-like
 _CHAR_NAMES = {  # friendlier than unicodedata's names for the usual culprits
     0x200B: "a zero-width space",
@@ -97,10 +98,18 @@ def _single(params: list[tuple[str, str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _describe_error(params: list[tuple[str, str]]) -> str:
+def _error_code(value: str) -> str:
+    """RFC 6749 error codes are words; anything else is not echoed (it could be pasted data)."""
+    return value if _ERROR_CODE.fullmatch(value) else "unrecognised_error"
+
+
+def _describe_error(params: list[tuple[str, str]], flow: PendingFlow) -> str:
     desc = _single(params, "error_description")
     if not desc:
         return ""
+    # a crafted description could quote this login's state or a code: never echo those (E2)
+    for value in [flow.state.reveal(), *(v for k, v in params if k == "code" and len(v) > 3)]:
+        desc = desc.replace(value, "[hidden]")
     # escaped and truncated: the text comes from a URL anyone could have crafted
     safe = desc.encode("ascii", "backslashreplace").decode("ascii")
     safe = re.sub(r"[^\x20-\x7e]", "?", safe)
@@ -171,9 +180,9 @@ def parse_paste(flow: PendingFlow | None, text: str, *, now: Clock = time.time) 
     error = _single(params, "error")  # B3 for error, then B4
     if error is not None:
         flow.used = True  # B4: the flow ends; nothing is sent
-        code = clean_code(error)
+        code = _error_code(error)
         cls = AccessDeniedError if code == "access_denied" else LoginError
-        err = cls(f"GitBook did not grant access: {code}{_describe_error(params)}")
+        err = cls(f"GitBook did not grant access: {code}{_describe_error(params, flow)}")
         err.error = code  # type: ignore[attr-defined]
         raise err
     _refuse_fragment_token(fragment)  # B5
