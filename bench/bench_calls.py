@@ -1,0 +1,132 @@
+"""Figure 1: what one call costs, 1,000 calls of ``GET /v1/user`` on loopback.
+
+Cases, interleaved per round (``--rounds`` rounds of ``--calls / --rounds`` calls each):
+- ``raw session``: ``requests.Session().get(url).json()`` with the header set by hand: the floor
+  for a requests-based stack (keep-alive, no checks).
+- ``naive requests.get``: ``requests.get(url, headers=...).json()`` per call, what people write
+  by hand (a new connection each time).
+- ``gitbook_nb.get``: the library's Python API (settings, token, host pinning, retries, body
+  cap, error mapping, a ``Result``).
+- ``%gitbook magic``: ``%gitbook GET /user`` in an ``InteractiveShell``, plus the table
+  rendering a notebook would do: the shell's display formatter (HTML and plain text) applied to
+  the ``Result``, as the display hook does.
+
+The sandbox runs in its own process by default so its request handling does not take the GIL
+from the client being measured (``--in-process`` puts it in this process, for comparison).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import requests  # noqa: E402
+from _harness import Report, interleaved, point_library_at, print_table, sandbox  # noqa: E402
+
+# Every side sends with a timeout, as the library does (its timeouts are part of its cost too).
+T = 10.0
+
+
+def make_shell():  # type: ignore[no-untyped-def]
+    """A bare IPython shell with the extension loaded and HTML formatting on (like a kernel).
+
+    IPYTHONDIR goes to a temporary folder unless set, so a benchmark never writes to $HOME.
+    """
+    import os
+    import tempfile
+
+    os.environ.setdefault("IPYTHONDIR", tempfile.mkdtemp(prefix="bench-ipython-"))
+    from IPython.core.interactiveshell import InteractiveShell
+
+    sh = InteractiveShell.instance()
+    sh.display_formatter.active_types = sh.display_formatter.format_types
+    sh.run_line_magic("load_ext", "gitbook_nb")
+    return sh
+
+
+def magic_call(sh, line: str):  # type: ignore[no-untyped-def]
+    """One magic call as a cell would make it, with its output formatted for display.
+
+    ``run_line_magic`` is what ``%gitbook ...`` compiles to; the display formatter call is what
+    the display hook does with a cell's value (``_repr_html_`` and ``__repr__``). When the magic
+    displays its table itself and returns None, the formatting already happened inside it.
+    """
+    result = sh.run_line_magic("gitbook", line)
+    if result is not None:
+        sh.display_formatter.format(result)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--calls", type=int, default=1000, help="calls per case (all rounds)")
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--in-process", action="store_true", help="sandbox in this process")
+    ap.add_argument("--no-magic", action="store_true")
+    args = ap.parse_args()
+    per_round = max(1, args.calls // args.rounds)
+
+    import gitbook_nb
+
+    report = Report("calls")
+    where = "in this process" if args.in_process else "in its own process"
+    with sandbox(args.in_process) as sb:
+        url = sb.url + "/v1/user"
+        auth = {"Authorization": f"Bearer {sb.token}", "User-Agent": "bench"}
+        raw = requests.Session()
+        raw.headers.update(auth)
+        point_library_at(sb.url, sb.token)
+        sh = None if args.no_magic else make_shell()
+
+        # same answer from every side before timing anything
+        expect = raw.get(url, timeout=T).json()
+        assert requests.get(url, headers=auth, timeout=T).json() == expect
+        assert gitbook_nb.get("/user").data == expect
+        if sh is not None:
+            r = magic_call(sh, "GET /user")
+            if r is not None:
+                assert r.data == expect, r
+
+        def run(fn):  # type: ignore[no-untyped-def]
+            def chunk() -> None:
+                for _ in range(per_round):
+                    fn()
+            return chunk
+
+        cases = {
+            "raw session": run(lambda: raw.get(url, timeout=T).json()),
+            "naive requests.get": run(lambda: requests.get(url, headers=auth, timeout=T).json()),
+            "gitbook_nb.get": run(lambda: gitbook_nb.get("/user")),
+        }
+        if sh is not None:
+            cases["%gitbook GET /user"] = run(lambda: magic_call(sh, "GET /user"))
+        times = interleaved(cases, rounds=args.rounds)
+        med = print_table(
+            f"GET /v1/user, {per_round * args.rounds} calls per case, sandbox {where}",
+            times, per=per_round, base="raw session",
+        )
+
+    floor, naive = med["raw session"], med["naive requests.get"]
+    lib = med["gitbook_nb.get"]
+    ctx = f"{floor * 1e3:.2f} ms/call raw, sandbox {where}"
+    report.add("1a. `gitbook_nb.get('/user')` vs raw `requests.Session`", "<= 1.15x",
+               f"{lib / floor:.2f}x", lib / floor <= 1.15,
+               f"{lib * 1e3:.2f} ms/call; {ctx}")
+    report.add("1b. `gitbook_nb.get` vs naive `requests.get`", "< 1.00x",
+               f"{lib / naive:.2f}x", lib < naive, f"naive {naive * 1e3:.2f} ms/call")
+    if sh is not None:
+        mag = med["%gitbook GET /user"]
+        report.add("1c. `%gitbook GET /user` + table rendering vs raw session", "<= 1.5x",
+                   f"{mag / floor:.2f}x", mag / floor <= 1.5, f"{mag * 1e3:.2f} ms/call")
+        report.add("1d. `%gitbook GET /user` vs naive `requests.get`", "< 1.00x",
+                   f"{mag / naive:.2f}x", mag < naive, "")
+    report.notes.append(f"calls: sandbox {where}; {args.rounds} interleaved rounds of "
+                        f"{per_round} calls per case, median round")
+    report.emit()
+
+
+if __name__ == "__main__":
+    main()
