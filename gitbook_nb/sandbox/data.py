@@ -346,7 +346,9 @@ class Dataset:
 
     def __init__(self, books: int | None = None, spaces: int | None = None) -> None:
         nbooks = DEFAULT_BOOKS if books is None else max(0, books)
-        nspaces = DEFAULT_SPACES if spaces is None else max(0, spaces)
+        # The first two seeded spaces (the handbook and the HTML-titled one) always exist:
+        # sb.ids names them.
+        nspaces = DEFAULT_SPACES if spaces is None else max(2, spaces)
         specials = _ADA_BOOKS[:nbooks]
         self._ngen_books = nbooks - len(specials)
         self.ada_books: Sequence[Book] = concat(specials, Lazy(self._ngen_books, _ada_generated))
