@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .errors import GitBookError
+from .tokens import Secret
 
 __all__ = ["AuditError", "Finding", "audit_notebook", "preview", "scan_text"]
 
@@ -71,18 +72,27 @@ def preview(value: str) -> str:
     return value[:keep] + "…"
 
 
-def scan_text(text: str, secrets: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+def _occurrences(text: str, secret: Secret | str) -> list[tuple[tuple[int, int], str]]:
+    """Where ``secret`` occurs in ``text``, with its masked preview. The value is revealed only
+    in this small frame, so a traceback elsewhere never prints it (E2)."""
+    value = secret.reveal() if isinstance(secret, Secret) else secret
+    out = []
+    start = text.find(value) if value else -1
+    while start != -1:
+        out.append(((start, start + len(value)), preview(value)))
+        start = text.find(value, start + len(value))
+    return out
+
+
+def scan_text(text: str, secrets: Iterable[tuple[str, Secret | str]] = ()
+              ) -> list[tuple[str, str]]:
     """``(kind, preview)`` for each secret in ``text``; ``secrets`` are ``(kind, value)``."""
     found: list[tuple[str, str]] = []
     taken: list[tuple[int, int]] = []
-    for kind, value in secrets:
-        if not value:
-            continue
-        start = text.find(value)
-        while start != -1:
-            taken.append((start, start + len(value)))
-            found.append((kind, preview(value)))
-            start = text.find(value, start + len(value))
+    for kind, secret in secrets:
+        for span, shown in _occurrences(text, secret):
+            taken.append(span)
+            found.append((kind, shown))
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(text):
             value = m.group(1)
@@ -155,13 +165,14 @@ def load_notebook(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping
 def audit_notebook(
     source: str | os.PathLike[str] | Mapping[str, Any],
     *,
-    live_token: str | None = None,
-    client_secrets: Iterable[str] = (),
+    live_token: Secret | str | None = None,
+    client_secrets: Iterable[Secret | str | None] = (),
 ) -> list[Finding]:
     """Every place in the notebook where a secret or a token-shaped string appears (E7)."""
     nb = load_notebook(source)
-    known = [("live token", live_token)] if live_token else []
-    known += [("client secret", s) for s in client_secrets if s]
+    # Wrapped at once: the revealed values live only inside _occurrences (E2).
+    known: list[tuple[str, Secret]] = [("live token", Secret(live_token))] if live_token else []
+    known += [("client secret", Secret(s)) for s in client_secrets if s]
     findings: list[Finding] = []
     seen: set[Finding] = set()
 

@@ -24,14 +24,15 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import GitBookError, UnsafeRequestError
-from .tokens import Secret
+from .tokens import MASK, Secret
 
 __all__ = [
     "SECRET_HINT",
+    "LiveSecrets",
     "MagicLineError",
     "check_value",
     "interpolate",
@@ -74,16 +75,48 @@ def _error(message: str, hint: str | None = None) -> GitBookError:
     return MagicLineError(message, hint=hint)
 
 
-def looks_like_token(text: str, live: Sequence[str] = ()) -> bool:
+class LiveSecrets:
+    """The kernel's live token and client secret, for comparisons only.
+
+    Held as :class:`Secret` and revealed only inside :meth:`found_in` / :meth:`scrub`, so a
+    traceback under ``%xmode Verbose`` that prints the parser's locals shows only the mask (E2).
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Iterable[Secret | str | None] = ()) -> None:
+        kept = [Secret(v) for v in values if v]
+        self._values = tuple(s for s in kept if len(s) >= 8)  # too short to compare usefully
+
+    def found_in(self, text: str) -> bool:
+        return any(s.reveal() in text for s in self._values)
+
+    def scrub(self, text: str) -> str:
+        for s in self._values:
+            text = text.replace(s.reveal(), MASK)
+        return text
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def __repr__(self) -> str:
+        return f"<LiveSecrets {len(self._values)} masked>"
+
+
+def _live(live: LiveSecrets | Sequence[str]) -> LiveSecrets:
+    return live if isinstance(live, LiveSecrets) else LiveSecrets(live)
+
+
+def looks_like_token(text: str, live: LiveSecrets | Sequence[str] = ()) -> bool:
     """True if ``text`` contains a token shape or a live secret (compared, never shown)."""
-    return bool(_TOKEN_SHAPE.search(text)) or any(s in text for s in live)
+    return bool(_TOKEN_SHAPE.search(text)) or _live(live).found_in(text)
 
 
 def _secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.fullmatch(name.strip().lstrip("-").lower().replace("-", "_")))
 
 
-def refuse_secret_words(words: Sequence[str], live: Sequence[str]) -> None:
+def refuse_secret_words(words: Sequence[str], live: LiveSecrets | Sequence[str]) -> None:
     """E5: refuse ``token=...``, ``--client-secret X``, ``Authorization: ...``, token shapes."""
     for i, word in enumerate(words):
         name, eq, _ = word.partition("=")
@@ -100,7 +133,7 @@ def refuse_secret_words(words: Sequence[str], live: Sequence[str]) -> None:
                                      hint=SECRET_HINT)
 
 
-def check_value(value: str, live: Sequence[str], *, what: str = "a value") -> None:
+def check_value(value: str, live: LiveSecrets | Sequence[str], *, what: str = "a value") -> None:
     """Refuse an interpolated value or parameter name that is (or names) a secret."""
     if looks_like_token(value, live) or (what == "a query parameter" and _secret_name(value)):
         raise UnsafeRequestError(f"refused {what}: it looks like a token or secret",
@@ -140,7 +173,7 @@ def _text(value: Any, name: str) -> str:
 
 
 def interpolate(template: str, namespace: Mapping[str, Any], encode: Callable[[Any], str], *,
-                secrets: Sequence[str] = ()) -> str:
+                secrets: LiveSecrets | Sequence[str] = ()) -> str:
     """Replace ``{name}`` fields with ``encode(value)``; ``{{``/``}}`` are literal braces."""
     def field(m: re.Match[str]) -> str:
         token = m.group(0)
@@ -175,7 +208,7 @@ def _json(value: Any, name: str) -> str:
 
 
 def interpolate_body(text: str, namespace: Mapping[str, Any], *,
-                     secrets: Sequence[str] = ()) -> Any:
+                     secrets: LiveSecrets | Sequence[str] = ()) -> Any:
     """Interpolate a cell body (JSON-aware, see the module docstring) and parse it."""
     if looks_like_token(text, secrets):
         raise UnsafeRequestError("refused cell body: it contains a token", hint=SECRET_HINT)

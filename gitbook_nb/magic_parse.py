@@ -26,7 +26,7 @@ import keyword
 import re
 import shlex
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
@@ -34,6 +34,7 @@ from urllib.parse import quote, unquote
 from .errors import UnsafeRequestError
 from .magic_interp import (
     SECRET_HINT,
+    LiveSecrets,
     MagicLineError,
     check_value,
     interpolate,
@@ -252,7 +253,7 @@ def _check_allowed(action: str, opt_words: list[str], opts: Options) -> None:
         raise MagicLineError("--json and --columns cannot be combined")
 
 
-def _pair(word: str, ns: Mapping[str, Any], secrets: Sequence[str]) -> tuple[str, str]:
+def _pair(word: str, ns: Mapping[str, Any], secrets: LiveSecrets) -> tuple[str, str]:
     if "=" not in word:
         raise MagicLineError(f"expected key=value, got {word[:40]!r}",
                              hint="quote a value with spaces: key='a value'")
@@ -263,7 +264,7 @@ def _pair(word: str, ns: Mapping[str, Any], secrets: Sequence[str]) -> tuple[str
     return key, value
 
 
-def _path_and_query(template: str, ns: Mapping[str, Any], secrets: Sequence[str]
+def _path_and_query(template: str, ns: Mapping[str, Any], secrets: LiveSecrets
                     ) -> tuple[str, list[tuple[str, str]]]:
     """Interpolate a ``/path?query`` template: values percent-encoded, then re-checked (D4)."""
     if "?" in template:
@@ -289,7 +290,7 @@ def _path_and_query(template: str, ns: Mapping[str, Any], secrets: Sequence[str]
     return path, params
 
 
-def _segment(word: str, ns: Mapping[str, Any], secrets: Sequence[str]) -> str:
+def _segment(word: str, ns: Mapping[str, Any], secrets: LiveSecrets) -> str:
     """A shortcut argument becomes exactly one encoded path segment (no ``/`` can get in)."""
     value = interpolate(word, ns, str, secrets=secrets)
     if value in ("", ".", ".."):
@@ -302,7 +303,7 @@ def parse(
     cell: str | None = None,
     *,
     namespace: Mapping[str, Any] | None = None,
-    secrets: Iterable[str] = (),
+    secrets: LiveSecrets | Iterable[str] = (),
 ) -> Command:
     """Parse one ``%gitbook`` line (and a ``%%gitbook`` cell body) into a :class:`Command`.
 
@@ -311,7 +312,7 @@ def parse(
     appear in a message. Raises :class:`MagicLineError` or :class:`UnsafeRequestError`.
     """
     ns = namespace if namespace is not None else {}
-    live = [s for s in secrets if s and len(s) >= 8]
+    live = secrets if isinstance(secrets, LiveSecrets) else LiveSecrets(secrets)
     for ch in line:  # D4: CR/LF would otherwise split silently into two words
         if ch != "\t" and unicodedata.category(ch) == "Cc":
             raise UnsafeRequestError(
