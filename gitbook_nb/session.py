@@ -72,14 +72,16 @@ class KernelSession(CallsMixin):
         self._configured: dict[str, Any] = {}
         self._settings: config.Settings | None = None
         self._memory = MemoryStore()
-        self._active: dict[str, tuple[str, str]] = {}  # api host -> key of its latest login
+        # api_url -> store key of its latest login. Selection is per API base (legacy and /v1 share
+        # a host), pinning is per host (Token.issuer, D3).
+        self._active: dict[str, tuple[str, str]] = {}
         self._persistent: Any = None  # opt-in FileStore/KeyringStore, built on demand
         self._pending: oauth.PendingFlow | None = None
         self._pending_settings: config.Settings | None = None
         self._sandbox: Any = None
         self._endpoints: dict[str, oauth.Endpoints] = {}  # per issuer, for the kernel's life
         self._registered: dict[tuple[str, str], str] = {}  # (issuer, redirect_uri) -> client_id
-        self._who: dict[str, dict[str, Any]] = {}  # api host -> whoami answer
+        self._who: dict[str, dict[str, Any]] = {}  # api_url -> whoami answer
         self._client: Any = None
         self._client_key: tuple | None = None
         self._init_calls()
@@ -119,8 +121,12 @@ class KernelSession(CallsMixin):
         s = config.resolve(overrides=overrides, configured=dict(configured), environ=self._environ)
         if s.api_url == config.SANDBOX_MARKER:
             sb = self._ensure_sandbox()
+            # [widget/issue 4] The sandbox's demo client is a legacy-flow client; the current
+            # flow registers its own public client (RFC 7591), as with real GitBook.
+            legacy = s.flow == "legacy"
             s = config.with_sandbox(
-                s, url=sb.url, client_id=sb.client_id, client_secret=Secret(sb.client_secret),
+                s, url=sb.url, client_id=sb.client_id if legacy else None,
+                client_secret=Secret(sb.client_secret) if legacy else None,
                 redirect_uri=sb.redirect_uri,
             )
         return s
@@ -189,7 +195,7 @@ class KernelSession(CallsMixin):
         """The token to use for ``s.api_url``'s host: the latest login, else GITBOOK_TOKEN."""
         host = host_of(s.api_url)
         with self._lock:
-            keys = [self._active[host]] if host in self._active else []
+            keys = [self._active[s.api_url]] if s.api_url in self._active else []
             # A fresh kernel with an opt-in persistent store: try the client ids we can know.
             keys += [(host, cid) for cid in (s.client_id, PAT_CLIENT_ID,
                                              *self._registered.values()) if cid]
@@ -197,7 +203,7 @@ class KernelSession(CallsMixin):
                 for store in self._stores(s):
                     tok = store.get(key)
                     if tok is not None:
-                        self._active[host] = key
+                        self._active[s.api_url] = key
                         return tok
         return self._env_token(s)
 
@@ -209,8 +215,8 @@ class KernelSession(CallsMixin):
         with self._lock:
             for store in self._stores(s):
                 store.set(token.key, token)
-            self._active[token.issuer] = token.key
-            self._who.pop(token.issuer, None)
+            self._active[s.api_url] = token.key
+            self._who.pop(s.api_url, None)
 
     def _drop_token(self, s: config.Settings, token: Token) -> None:
         with self._lock:
@@ -220,9 +226,9 @@ class KernelSession(CallsMixin):
                 except StorageError as err:  # logout must go on; say what stayed
                     warnings.warn(f"gitbook_nb: could not remove the stored token: {err}",
                                   stacklevel=3)
-            if self._active.get(token.issuer) == token.key:
-                del self._active[token.issuer]
-            self._who.pop(token.issuer, None)
+            if self._active.get(s.api_url) == token.key:
+                del self._active[s.api_url]
+            self._who.pop(s.api_url, None)
 
     def token_from_env_note(self) -> str | None:
         s = self.settings
@@ -350,7 +356,7 @@ class KernelSession(CallsMixin):
                           client_id=PAT_CLIENT_ID, source="pat", obtained_at=self._clock())
         who = self._whoami_with(s, candidate)  # a token that does not work never replaces one
         self._save_token(s, candidate)
-        self._who[candidate.issuer] = who
+        self._who[s.api_url] = who
         return candidate
 
     def logout(self) -> dict[str, Any]:
@@ -424,10 +430,10 @@ class KernelSession(CallsMixin):
     def whoami(self) -> dict[str, Any]:
         s = self.settings
         tok = self._require_token(s)
-        who = self._who.get(tok.issuer)
+        who = self._who.get(s.api_url)
         if who is None:
             who = self._whoami_with(s, tok)
-            self._who[tok.issuer] = who
+            self._who[s.api_url] = who
         return dict(who)
 
     def status(self) -> dict[str, Any]:
@@ -444,7 +450,7 @@ class KernelSession(CallsMixin):
         return {
             **self.target(s),
             "signed_in": tok is not None,
-            "who": (self._who.get(tok.issuer) or {}).get("name") if tok else None,
+            "who": (self._who.get(s.api_url) or {}).get("name") if tok else None,
             "token_source": tok.source if tok else None,
             "token_stored_in": where,
             "expires_in_s": None if expires is None else round(expires),

@@ -112,13 +112,13 @@ def _top(mods: set[str], prefixes: tuple[str, ...]) -> set[str]:
 
 
 def test_layering_pure_modules_import_no_http_notebook_or_sandbox():
-    for name in ("oauth", "tokens", "display", "errors", "config", "urls"):
+    for name in ("oauth", "tokens", "display", "tables", "errors", "config", "urls"):
         path = PKG / f"{name}.py"
         if not path.exists():
             continue
         mods = _imports(path)
         assert not _top(mods, NOTEBOOK_LIBS), (name, _top(mods, NOTEBOOK_LIBS))
-        if name in ("oauth", "tokens", "display", "errors"):
+        if name in ("oauth", "tokens", "display", "tables", "errors"):
             assert not _top(mods, HTTP_LIBS), (name, _top(mods, HTTP_LIBS))
 
 
@@ -133,7 +133,7 @@ def test_layering_only_widget_and_magics_know_notebooks():
 
 
 def test_layering_core_never_imports_the_sandbox():
-    for name in ("oauth", "tokens", "client", "display", "errors", "config", "urls", "calls"):
+    for name in ("oauth", "tokens", "client", "display", "tables", "errors", "config", "urls", "calls"):
         path = PKG / f"{name}.py"
         if path.exists():
             assert not any("sandbox" in m for m in _all_imports(path)), name
