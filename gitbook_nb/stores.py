@@ -146,14 +146,20 @@ def _short(path: Path) -> str:
 class FileStore:
     """F2: one JSON file, 0600, in a 0700 directory owned by this user, replaced atomically.
 
-    ``fsync`` is injectable so a test can make a write fail and see the old file survive.
+    ``fsync`` is injectable so a test can make a write fail and see the old file survive;
+    ``uid`` (default: this process's effective uid) is the owner files must have.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, fsync: Callable[[int], None] = os.fsync
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fsync: Callable[[int], None] = os.fsync,
+        uid: int | None = None,
     ) -> None:
         self.path = Path(path)
         self._fsync = fsync
+        self._uid = os.geteuid() if uid is None else uid
         self._lock = threading.RLock()
 
     def describe(self) -> str:
@@ -179,7 +185,7 @@ class FileStore:
             st = os.lstat(d)
         if not stat.S_ISDIR(st.st_mode):
             raise StorageError(f"{_short(d)} is not a directory (or is a symlink)")
-        if st.st_uid != os.geteuid():
+        if st.st_uid != self._uid:
             raise StorageError(f"the token directory {_short(d)} belongs to another user")
         if st.st_mode & 0o077:
             raise StorageError(
@@ -195,7 +201,7 @@ class FileStore:
             raise StorageError(f"the token file {where} is a symlink; refused")
         if not stat.S_ISREG(st.st_mode):
             raise StorageError(f"the token file {where} is not a regular file")
-        if st.st_uid != os.geteuid():
+        if st.st_uid != self._uid:
             raise StorageError(f"the token file {where} belongs to another user; refused")
         if st.st_mode & 0o077:
             raise StorageError(
