@@ -5,15 +5,9 @@ what no well-behaved server does (truncated bodies, an untrusted TLS certificate
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import socket
-import ssl
-import subprocess
-import threading
 import time
-import traceback
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -27,7 +21,6 @@ from gitbook_nb.errors import (
     APIError,
     AuthenticationError,
     ConfigError,
-    GitBookError,
     InvalidResponseError,
     NotFoundError,
     PermissionDeniedError,
@@ -38,7 +31,7 @@ from gitbook_nb.errors import (
     UnsafeRequestError,
 )
 from gitbook_nb.pagination import next_page
-from gitbook_nb.tokens import Token
+from gitbook_nb.tokens import Secret, Token
 from gitbook_nb.transport import escape_snippet, join_path, token_host_matches
 
 API = "https://api.gitbook.com/v1"
@@ -234,3 +227,312 @@ def test_D4_refused_before_any_request():
         c.pages("//evil.example/x")
     assert sent == []
     assert c.build_url("/orgs", {"q": "a b"}) == API + "/orgs?q=a+b"
+
+
+# ================================================================== over real HTTP
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[1].split("/", 1)[0]
+
+
+def _token(sb, value: str | None = None) -> Token:
+    return Token(access_token=Secret(value or sb.personal_token), issuer=_host(sb.url),
+                 client_id="pat", source="pat")
+
+
+def _client(sb, *, legacy: bool = False, token: Token | None = None, sleeps=None,
+            on_unauthorized=None, **settings) -> Client:
+    tok = token if token is not None else _token(sb)
+    overrides = {"api_url": sb.url if legacy else sb.url + "/v1",
+                 "profile": "legacy" if legacy else "current", **settings}
+    return Client(resolve(overrides=overrides, environ={}), token_getter=lambda: tok,
+                  on_unauthorized=on_unauthorized,
+                  sleep=(sleeps.append if sleeps is not None else time.sleep))
+
+
+def _v1(sb) -> list:
+    return [r for r in sb.requests if r.path.startswith("/v1")]
+
+
+def _wait_for(condition, timeout: float = 5.0) -> None:
+    """Wait on an explicit condition (the sandbox logs a request once it has answered)."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+def test_current_envelope_walked_fully(sb):
+    c = _client(sb)
+    org = sb.ids["org"]
+    everything = c.request("GET", f"/orgs/{org}/spaces", params={"limit": 1000}).data["items"]
+    pages = c.pages(f"/orgs/{org}/spaces", params={"limit": 2})
+    walked = [item["id"] for page in pages for item in page.data["items"]]
+    assert walked == [item["id"] for item in everything] and len(walked) > 4
+    assert pages.count == -(-len(everything) // 2) and not pages.truncated
+    cursors = [r.params.get("page") for r in _v1(sb)[1:]]
+    assert cursors[0] is None and all(cursors[1:])  # opaque cursors passed back as ?page=
+
+
+def test_legacy_envelope_walked_fully(sb):
+    c = _client(sb, legacy=True)
+    total = c.request("GET", "/books").data["total"]
+    pages = c.pages("/books", params={"limit": 3})
+    walked = [book["id"] for page in pages for book in page.data["list"]]
+    assert len(walked) == len(set(walked)) == total == pages.total
+    pages_sent = [r.params.get("page", ["0"])[0] for r in sb.requests if r.path == "/books"][1:]
+    assert pages_sent == [str(i) for i in range(len(pages_sent))]
+
+
+def test_pages_stop_at_max_pages_lazily(sb):
+    c = _client(sb)
+    pages = c.pages(f"/orgs/{sb.ids['org']}/spaces", params={"limit": 1}, max_pages=3)
+    assert _v1(sb) == []  # lazy: nothing fetched before iteration
+    assert len(list(pages)) == 3 and pages.truncated
+    assert len(_v1(sb)) == 3
+
+
+def test_user_agent_and_bearer_only_in_authorization_header_D3(sb):
+    c = _client(sb)
+    c.request("GET", "/user")
+    c.request("GET", "/orgs", params={"limit": 5})
+    for r in _v1(sb):
+        assert r.headers.get("User-Agent", "").startswith("gitbook_nb/")
+        assert r.headers.get("Authorization") == f"Bearer {sb.personal_token}"
+        assert sb.personal_token not in r.query and sb.personal_token.encode() not in r.body
+    assert c.rate_limit is not None and c.rate_limit.limit == sb.rate_limit
+
+
+def test_D3_token_pinned_to_its_issuer_host(sb):
+    other = Token(access_token=Secret(sb.personal_token), issuer="api.gitbook.com")
+    c = _client(sb, token=other)
+    with pytest.raises(UnsafeRequestError, match="issued for api.gitbook.com"):
+        c.request("GET", "/user")
+    assert _v1(sb) == []
+
+
+def test_D3_cross_host_redirect_not_followed(sb):
+    from gitbook_nb.sandbox import Sandbox
+
+    with Sandbox() as elsewhere:
+        sb.add_fault("redirect", path="/v1/user", location=elsewhere.url + "/v1/user", code=307)
+        with pytest.raises(UnsafeRequestError) as info:
+            _client(sb).request("GET", "/user")
+        assert _host(elsewhere.url) in str(info.value)
+        assert sb.personal_token not in str(info.value)
+        assert elsewhere.requests == []  # nothing at all, so certainly no Authorization
+    assert len(_v1(sb)) == 1
+
+
+def test_D3_same_origin_redirect_followed_with_auth_and_bounded(sb):
+    sb.add_fault("redirect", path="/v1/me", location="/v1/user", code=302)
+    resp = _client(sb).request("GET", "/me")
+    assert resp.status == 200 and resp.data["object"] == "user"
+    assert [r.path for r in _v1(sb)] == ["/v1/me", "/v1/user"]
+    assert all(r.headers.get("Authorization") for r in _v1(sb))
+    sb.clear_log()
+    sb.add_fault("redirect", path="/v1/loop", location="/v1/loop")
+    with pytest.raises(UnsafeRequestError, match="more than 5 redirects"):
+        _client(sb).request("GET", "/loop")
+    assert len(_v1(sb)) == 6
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
+def test_D3_redirect_of_a_write_is_not_resent(sb, method):
+    sb.add_fault("redirect", path="/v1/user", location="/v1/user", code=307)
+    with pytest.raises(UnsafeRequestError, match="never resent"):
+        _client(sb).request(method, "/user", json={"a": 1})
+    assert len(_v1(sb)) == 1
+
+
+@pytest.mark.parametrize("code", [502, 503, 504])
+def test_D7_gateway_errors_retried_for_GET_with_backoff(sb, code):
+    sleeps: list[float] = []
+    sb.add_fault("status", path="/v1/user", times=2, code=code)
+    resp = _client(sb, sleeps=sleeps).request("GET", "/user")
+    assert resp.status == 200 and len(_v1(sb)) == 3
+    assert len(sleeps) == 2 and 0.25 <= sleeps[0] <= 0.5 and 0.5 <= sleeps[1] <= 1.0
+
+
+def test_D7_retries_are_bounded(sb):
+    sleeps: list[float] = []
+    sb.add_fault("status", path="/v1/user", code=503)
+    with pytest.raises(ServerError) as info:
+        _client(sb, sleeps=sleeps, max_retries=2).request("GET", "/user")
+    assert info.value.status == 503 and len(_v1(sb)) == 3 and len(sleeps) == 2
+
+
+def test_D7_500_is_not_retried(sb):
+    sleeps: list[float] = []
+    sb.add_fault("status", path="/v1/user", code=500, message="boom")
+    with pytest.raises(ServerError, match="GET /user: 500 Internal Server Error: boom"):
+        _client(sb, sleeps=sleeps).request("GET", "/user")
+    assert len(_v1(sb)) == 1 and sleeps == []
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
+@pytest.mark.parametrize("fault", [{"kind": "status", "code": 503},
+                                   {"kind": "rate_limit", "retry_after": 1}])
+def test_D7_writes_are_never_retried(sb, method, fault):
+    sleeps: list[float] = []
+    params = dict(fault)
+    sb.add_fault(params.pop("kind"), path="/v1/user", **params)
+    with pytest.raises(APIError):
+        _client(sb, sleeps=sleeps).request(method, "/user", json={"x": 1})
+    assert len(_v1(sb)) == 1 and sleeps == []
+
+
+def test_D7_429_small_retry_after_is_honoured(sb):
+    sleeps: list[float] = []
+    sb.add_fault("rate_limit", path="/v1/user", times=1, retry_after=2)
+    resp = _client(sb, sleeps=sleeps).request("GET", "/user")
+    assert resp.status == 200 and sleeps == [2.0] and len(_v1(sb)) == 2
+
+
+def test_D7_429_long_retry_after_fails_fast_with_the_wait(sb):
+    sleeps: list[float] = []
+    sb.add_fault("rate_limit", path="/v1/user", retry_after=3600)
+    with pytest.raises(RateLimitedError) as info:
+        _client(sb, sleeps=sleeps).request("GET", "/user")
+    assert info.value.retry_after == 3600.0 and info.value.status == 429
+    assert "3600" in str(info.value)
+    assert sleeps == [] and len(_v1(sb)) == 1
+
+
+def test_D7_connection_refused_retried_then_transport_error(sb):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sleeps: list[float] = []
+    c = Client(resolve(overrides={"api_url": f"http://127.0.0.1:{port}/v1", "max_retries": 2},
+                       environ={}),
+               token_getter=lambda: Token(Secret("t0k3n"), issuer=f"127.0.0.1:{port}"),
+               sleep=sleeps.append)
+    with pytest.raises(TransportError, match="connection failed") as info:
+        c.request("GET", "/user")
+    assert len(sleeps) == 2
+    assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+def test_D6_latency_below_timeout_is_fine_above_it_times_out(sb):
+    sb.add_fault("latency", path="/v1/user", seconds=0.3)
+    started = time.monotonic()
+    assert _client(sb, read_timeout=3).request("GET", "/user").status == 200
+    assert time.monotonic() - started >= 0.3
+    sb.clear_faults()
+    sb.clear_log()
+    sb.add_fault("latency", path="/v1/user", seconds=1.0)
+    sleeps: list[float] = []
+    with pytest.raises(RequestTimeoutError, match="read timeout"):
+        _client(sb, sleeps=sleeps, read_timeout=0.2).request("GET", "/user")
+    assert len(sleeps) == 1  # a GET read timeout is retried once, not max_retries times
+    _wait_for(lambda: len(_v1(sb)) == 2)
+
+
+def test_D6_dripping_body_stopped_by_the_overall_deadline(sb):
+    sb.add_fault("drip", path="/v1/user", seconds=4.0, chunks=40)  # 0.1 s per piece
+    started = time.monotonic()
+    with pytest.raises(RequestTimeoutError, match="deadline"):
+        _client(sb, deadline=1.0, read_timeout=0.8, connect_timeout=0.5).request("GET", "/user")
+    assert time.monotonic() - started < 1.6
+
+
+def test_D6_huge_body_capped(sb):
+    sb.add_fault("huge", path="/v1/user", size=3 * 1024 * 1024)
+    with pytest.raises(InvalidResponseError, match="cap") as info:
+        _client(sb, max_body=1024 * 1024).request("GET", "/user")
+    assert info.value.status == 200
+
+
+def test_D8_non_json_body_gives_escaped_snippet(sb):
+    sb.add_fault("non_json", path="/v1/user")
+    with pytest.raises(InvalidResponseError) as info:
+        _client(sb).request("GET", "/user")
+    err = info.value
+    assert err.status == 200 and "not JSON" in str(err) and "<html>" in str(err)
+    snippet = str(err).split("not JSON: ", 1)[1]
+    assert len(snippet.split(" (the server sent")[0]) <= 201
+    assert "\n" not in str(err)
+    assert not isinstance(err.__context__, ValueError) and err.__context__ is None
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 412, 500])
+@pytest.mark.parametrize("legacy", [False, True])
+def test_error_statuses_both_shapes_over_http(sb, status, legacy):
+    path = "/account" if legacy else "/user"
+    sb.add_fault("status", path=("" if legacy else "/v1") + path, code=status,
+                 message=f"sandbox says {status}")
+    with pytest.raises(APIError) as info:
+        _client(sb, legacy=legacy, sleeps=[]).request("GET", path)
+    err = info.value
+    assert err.status == status and err.method == "GET" and err.path == path
+    assert f"sandbox says {status}" in str(err)
+    expected = {403: PermissionDeniedError, 404: NotFoundError, 500: ServerError}
+    assert type(err) is expected.get(status, APIError)
+
+
+def test_403_names_the_missing_scope(sb):
+    tok = _token(sb, sb.mint_token(scopes=["user:read"]))
+    with pytest.raises(PermissionDeniedError) as info:
+        _client(sb, token=tok).request("GET", "/orgs")
+    assert info.value.scope == "organization:read"
+    assert "organization:read" in info.value.hint
+
+
+def test_query_string_values_stay_out_of_messages_E2(sb):
+    sb.add_fault("status", path="/v1/user", code=404)
+    marker = secrets.token_urlsafe(12)
+    with pytest.raises(NotFoundError) as info:
+        _client(sb).request("GET", f"/user?x={marker}", params={"y": marker})
+    assert marker not in str(info.value) and info.value.path == "/user"
+
+
+# ------------------------------------------------------------------ D5: 401
+
+
+def test_D5_401_calls_on_unauthorized_once_then_log_in_again(sb):
+    calls: list[Token] = []
+    sb.add_fault("revoked", path="/v1/user")
+    c = _client(sb, on_unauthorized=lambda t: calls.append(t) or None)
+    with pytest.raises(AuthenticationError, match="log in again"):
+        c.request("GET", "/user")
+    assert len(calls) == 1 and calls[0].access_token.reveal() == sb.personal_token
+    assert len(_v1(sb)) == 1
+
+
+def test_D5_fresh_token_retried_once_never_loops(sb):
+    fresh = sb.mint_token()
+    calls: list[Token] = []
+
+    def refresh(tok):
+        calls.append(tok)
+        return _token(sb, fresh)
+
+    sb.add_fault("revoked", path="/v1/user", times=1)
+    resp = _client(sb, on_unauthorized=refresh).request("GET", "/user")
+    assert resp.status == 200 and len(calls) == 1
+    assert [r.headers["Authorization"] for r in _v1(sb)] == [
+        f"Bearer {sb.personal_token}", f"Bearer {fresh}"]
+    sb.clear_log()
+    calls.clear()
+    sb.add_fault("revoked", path="/v1/user")  # the fresh token is refused too
+    with pytest.raises(AuthenticationError):
+        _client(sb, on_unauthorized=refresh).request("GET", "/user")
+    assert len(calls) == 1 and len(_v1(sb)) == 2
+
+
+def test_D5_really_revoked_token(sb):
+    tok = sb.mint_token()
+    sb.revoke_token(tok)
+    with pytest.raises(AuthenticationError) as info:
+        _client(sb, token=_token(sb, tok)).request("GET", "/user")
+    assert info.value.status == 401 and tok not in str(info.value)
+
+
+def test_no_token_401_says_log_in_first(sb):
+    c = Client(resolve(overrides={"api_url": sb.url + "/v1"}, environ={}))
+    with pytest.raises(AuthenticationError, match="log in first"):
+        c.request("GET", "/user")
+    assert "Authorization" not in _v1(sb)[0].headers
