@@ -228,5 +228,4 @@ def listener_possible(
     if not module_available("jupyter_server_proxy"):
         return Decision(False, f"{where}: jupyter-server-proxy is not installed, so the "
                         "browser cannot reach this kernel's ports", "paste")
-    return Decision(True, f"{where}: the browser reaches this kernel through the Jupyter "
-                    "server's proxy (jupyter-server-proxy)", "proxy")
+    return Decision(True, f"{where} with jupyter-server-proxy installed", "proxy")

@@ -1,0 +1,493 @@
+"""The login widget, headless (set ``.value``, call ``.click()``), against the sandbox over HTTP.
+
+Each test gets its own KernelSession (and so its own sandbox for the sandbox profiles), so
+a stopped sandbox or a used flow never leaks into the next test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import pytest
+import requests
+from ipywidgets.embed import embed_data
+
+from gitbook_nb import environment as E
+from gitbook_nb.session import KernelSession
+from gitbook_nb.widget import LoginWidget, NoStdinError, login
+
+LOCAL = E.detect({}, modules={})
+HUB = E.detect({"JUPYTERHUB_SERVICE_PREFIX": "/user/ada/"}, modules={})
+HTTP = requests.Session()
+HTTP.trust_env = False
+
+
+@pytest.fixture
+def ks() -> Iterator[KernelSession]:
+    s = KernelSession(environ=dict(os.environ))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def made() -> Iterator[list[LoginWidget]]:
+    widgets: list[LoginWidget] = []
+    yield widgets
+    for w in widgets:
+        w.close()
+
+
+@pytest.fixture
+def make(made):
+    def _make(session: KernelSession, *, env: E.Environment = LOCAL, mode: str | None = None,
+              **settings) -> LoginWidget:
+        w = login(session=session, environment_=env, mode=mode, display=False, **settings)
+        made.append(w)
+        return w
+    return _make
+
+
+def query(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def dump_state() -> str:
+    return json.dumps(embed_data(views=None)["manager_state"])
+
+
+def assert_clean(*values: str) -> None:
+    """E4: none of these strings sits in any widget trait."""
+    dump = dump_state()
+    for v in values:
+        assert v and v not in dump
+
+
+def signed_in(w: LoginWidget, who: str) -> None:
+    assert w.status.startswith(f"Signed in as {who} (127.0.0.1:"), w.status
+    assert w._text.disabled and w._button.disabled and w._text.value == ""
+    assert "Sign-in link used" in w._link.value and "href" not in w._link.value
+
+
+# --------------------------------------------------------------------------- success
+def test_A9_listener_completes_current_login_with_no_paste(ks, make):
+    w = make(ks, profile="sandbox")
+    assert w.mode == "local"
+    assert "listening on this machine: no paste needed" in w._mode_line.value
+    assert "the embedded sandbox (current OAuth)" in w._title.value
+    sb = ks.sandbox
+    redirected = sb.approve(w.authorize_url)
+    assert redirected.startswith(w._listener.local_redirect_uri + "?")
+    r = HTTP.get(redirected, timeout=30)
+    assert r.status_code == 200 and "Signed in as Ada Lovelace" in r.text
+    signed_in(w, sb.user)
+    assert ks.whoami()["name"] == sb.user
+
+
+def test_A8_link_opens_a_new_tab_and_says_paste_only_here(ks, make):
+    w = make(ks, profile="sandbox")
+    link = w._link.value
+    assert 'target="_blank"' in link and 'rel="noopener noreferrer"' in link
+    assert "Sign in with GitBook" in link and "<iframe" not in dump_state()
+    assert "only into this notebook" in w._hint.value
+    # the href is escaped: & in the query becomes &amp;
+    assert w.authorize_url.replace("&", "&amp;") in link
+
+
+def test_current_flow_paste_success(ks, make):
+    w = make(ks, mode="paste", profile="sandbox")
+    assert w._listener is None
+    status = w.submit(ks.sandbox.approve(w.authorize_url))
+    signed_in(w, ks.sandbox.user)
+    assert status == w.status
+
+
+def test_legacy_sandbox_listener_and_paste(ks, make):
+    w = make(ks, profile="sandbox-legacy")
+    assert w.mode == "local" and "legacy web flow" in w._title.value
+    assert w.complete_with_sandbox().startswith("Signed in as Ada Lovelace")
+    w2 = make(ks, mode="paste", profile="sandbox-legacy")
+    assert w2.complete_with_sandbox().startswith("Signed in as Ada Lovelace")
+    signed_in(w2, ks.sandbox.user)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def legacy_settings(sb, redirect_uri: str) -> dict:
+    """A "registered app" on the shared sandbox, configured like a real legacy app."""
+    sb.register_redirect_uri(redirect_uri)
+    return {"profile": "legacy", "api_url": sb.url, "authorize_url": f"{sb.url}/oauth/authorize",
+            "token_url": f"{sb.url}/oauth/access_token", "client_id": sb.client_id,
+            "redirect_uri": redirect_uri}
+
+
+def test_legacy_app_secret_from_env_and_its_fixed_loopback_redirect(sb, make):
+    """GITBOOK_CLIENT_SECRET; the app's fixed redirect URI is a loopback port: no paste."""
+    fixed = f"http://127.0.0.1:{_free_port()}/gitbook-cb"
+    env = {**os.environ, "GITBOOK_CLIENT_SECRET": sb.client_secret}
+    session = KernelSession(environ=env)
+    try:
+        w = make(session, **legacy_settings(sb, fixed))
+        assert w.mode == "local" and w._listener.redirect_uri == fixed
+        assert w._password.layout.display == "none"  # the secret came from the environment
+        r = HTTP.get(sb.approve(w.authorize_url), timeout=30)
+        assert r.status_code == 200
+        signed_in(w, sb.user)
+        assert_clean(sb.client_secret, session.token.access_token.reveal())
+    finally:
+        session.close()
+
+
+def test_legacy_app_with_another_redirect_is_paste_mode(sb, make):
+    session = KernelSession(environ={**os.environ, "GITBOOK_CLIENT_SECRET": sb.client_secret})
+    try:
+        w = make(session, **legacy_settings(sb, "https://app.example.org/oauth/done"))
+        assert w.mode == "paste" and "fixed by its registration" in w._mode_line.value
+    finally:
+        session.close()
+
+
+def test_E4_legacy_secret_via_password_fallback_is_cleared(sb, make):
+    session = KernelSession(environ=dict(os.environ))
+    try:
+        w = make(session, mode="paste", **legacy_settings(sb, sb.redirect_uri))
+        # no kernel here, so getpass is impossible and the Password box is shown instead
+        assert w._password.layout.display != "none"
+        redirected = sb.approve(w.authorize_url)
+        assert "client secret" in w.submit(redirected)  # asks for it, nothing consumed
+        assert not w._flow.used
+        w._password.value = sb.client_secret
+        w.submit(redirected)
+        signed_in(w, sb.user)
+        assert w._password.value == "" and w._password.layout.display == "none"
+        q = query(redirected)
+        assert_clean(sb.client_secret, q["code"][0], q["state"][0],
+                     session.token.access_token.reveal(), w._flow.verifier.reveal())
+    finally:
+        session.close()
+
+
+def test_password_fallback_with_listener_holds_the_redirect(sb, make):
+    """The redirect arrives before the secret: kept in memory, finished on the click."""
+    fixed = f"http://127.0.0.1:{_free_port()}/cb2"
+    session = KernelSession(environ=dict(os.environ))
+    try:
+        w = make(session, **legacy_settings(sb, fixed))
+        r = HTTP.get(sb.approve(w.authorize_url), timeout=30)
+        assert "client secret" in r.text and "client secret" in w.status
+        w._password.value = sb.client_secret
+        w._button.click()  # empty box: uses the held redirect
+        signed_in(w, sb.user)
+        assert w._held is None
+    finally:
+        session.close()
+
+
+def test_secret_from_getpass_prompt(sb, made):
+    session = KernelSession(environ=dict(os.environ))
+    asked: list[str] = []
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        return sb.client_secret
+
+    try:
+        session.configure(**legacy_settings(sb, sb.redirect_uri))
+        w = LoginWidget(session=session, environment_=LOCAL, mode="paste", secret_prompt=prompt)
+        made.append(w)
+        assert asked and sb.client_id in asked[0]
+        assert w._password.layout.display == "none"
+        w.submit(sb.approve(w.authorize_url))
+        signed_in(w, sb.user)
+        assert sb.client_secret not in dump_state()
+    finally:
+        session.close()
+
+
+def test_no_stdin_prompt_falls_back_to_password(sb, made):
+    session = KernelSession(environ=dict(os.environ))
+
+    def no_stdin(text: str) -> str:
+        raise NoStdinError
+
+    try:
+        session.configure(**legacy_settings(sb, sb.redirect_uri))
+        w = LoginWidget(session=session, environment_=LOCAL, mode="paste", secret_prompt=no_stdin)
+        made.append(w)
+        assert w._password.layout.display != "none"
+    finally:
+        session.close()
+
+
+# --------------------------------------------------------------------------- failures
+def failed(w: LoginWidget, *words: str) -> None:
+    assert w.status.startswith("Sign-in failed: "), w.status
+    assert "\n" not in w.status and "Traceback" not in w.status
+    for word in words:
+        assert word in w.status, (word, w.status)
+    assert w._text.value == ""  # E4: cleared after a failed submit too
+
+
+def test_B6_state_mismatch_from_another_flow(ks, make):
+    w = make(ks, mode="paste", profile="sandbox")
+    parts = urlsplit(w.authorize_url)
+    q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    q["state"] = secrets.token_urlsafe(32)  # a login this widget did not start
+    other = sb_approve(ks, urlunsplit(parts._replace(query=urlencode(q))))
+    w.submit(other)
+    failed(w, "state", "start a new login")
+    assert "href" not in w._link.value  # the flow is over: the link (with its state) is gone
+    assert ks.token is None
+
+
+def sb_approve(ks: KernelSession, url: str, approve: bool = True) -> str:
+    return ks.sandbox.approve(url, approve=approve)
+
+
+def test_A3_expired_flow_is_refused_without_a_request(make):
+    now = [1_000_000.0]
+    session = KernelSession(environ=dict(os.environ), clock=lambda: now[0])
+    try:
+        w = make(session, mode="paste", profile="sandbox")
+        redirected = sb_approve(session, w.authorize_url)
+        session.sandbox.clear_log()
+        now[0] += 601
+        w.submit(redirected)
+        failed(w, "older than 10 minutes")
+        assert "expired" in w._link.value or "used" in w._link.value
+        assert "href" not in w._link.value
+        assert not [r for r in session.sandbox.requests if "token" in r.path]
+    finally:
+        session.close()
+
+
+def test_expiry_timer_removes_the_link(ks, make):
+    w = make(ks, profile="sandbox")
+    assert w._timer is not None and w._timer.daemon
+    w._timer.function()  # what the timer runs after 10 minutes
+    assert "expired" in w._link.value and "href" not in w._link.value
+    assert "expired" in w.status and w._listener is None and w.authorize_url is not None
+
+
+def test_A4_second_paste_fails_locally(ks, make):
+    w = make(ks, mode="paste", profile="sandbox")
+    good = sb_approve(ks, w.authorize_url)
+    q = query(good)
+    w.submit(good.replace(q["state"][0], "x" + q["state"][0][1:]))  # reaches the state check
+    failed(w, "state")
+    w.submit(good)
+    failed(w, "already used")
+    assert ks.token is None
+
+
+def test_paste_after_success_is_refused(ks, make):
+    w = make(ks, mode="paste", profile="sandbox")
+    good = sb_approve(ks, w.authorize_url)
+    w.submit(good)
+    tok = ks.token
+    assert "Already signed in" in w.submit(good)
+    assert ks.token is tok
+
+
+def test_B4_denied_consent(ks, make):
+    w = make(ks, mode="paste", profile="sandbox")
+    w.submit(sb_approve(ks, w.authorize_url, approve=False))
+    failed(w, "access_denied", "Approve")
+    assert ks.token is None
+
+
+def test_B4_denied_consent_through_the_listener(ks, make):
+    w = make(ks, profile="sandbox")
+    r = HTTP.get(sb_approve(ks, w.authorize_url, approve=False), timeout=30)
+    assert "Sign-in failed" in r.text
+    failed(w, "access_denied")
+
+
+def test_C4_wrong_secret(sb, make):
+    session = KernelSession(environ={**os.environ, "GITBOOK_CLIENT_SECRET": "wrong-" + "x" * 20})
+    try:
+        w = make(session, mode="paste", **legacy_settings(sb, sb.redirect_uri))
+        w.submit(sb.approve(w.authorize_url))
+        failed(w)
+        assert "client" in w.status.lower() and "wrong-" not in w.status
+        assert session.token is None and "href" not in w._link.value
+    finally:
+        session.close()
+
+
+def test_wrong_typed_secret_asks_again(sb, make):
+    session = KernelSession(environ=dict(os.environ))
+    try:
+        w = make(session, mode="paste", **legacy_settings(sb, sb.redirect_uri))
+        w._password.value = "not-the-secret"
+        w.submit(sb.approve(w.authorize_url))
+        failed(w)
+        assert w._password.value == "" and w._password.layout.display != "none"
+        w._restart.click()  # a fresh login in the same widget
+        assert w.authorize_url is not None and "href" in w._link.value
+        w._password.value = sb.client_secret
+        w.submit(sb.approve(w.authorize_url))
+        signed_in(w, sb.user)
+    finally:
+        session.close()
+
+
+def test_network_error_is_one_line_with_next_step(ks, make):
+    w = make(ks, mode="paste", profile="sandbox")
+    redirected = sb_approve(ks, w.authorize_url)
+    ks.sandbox.stop()  # the token endpoint is gone
+    w.submit(redirected)
+    failed(w, "network")
+    assert ks.token is None
+
+
+def test_paste_into_an_old_widget_after_a_new_login(ks, make):
+    old = make(ks, mode="paste", profile="sandbox")
+    old_url = old.authorize_url
+    new = make(ks, mode="paste", profile="sandbox")
+    old.submit(sb_approve(ks, old_url))
+    failed(old, "replaced by a newer one")
+    new.submit(sb_approve(ks, new.authorize_url))
+    signed_in(new, ks.sandbox.user)
+
+
+def test_old_widget_listener_after_a_new_login(ks, make):
+    old = make(ks, profile="sandbox")
+    old_url = old.authorize_url
+    new = make(ks, profile="sandbox")
+    HTTP.get(sb_approve(ks, old_url), timeout=30)
+    failed(old, "replaced by a newer one")
+    assert new.complete_with_sandbox().startswith("Signed in as")
+
+
+def test_B1_malformed_paste_keeps_the_flow(ks, make):
+    w = make(ks, mode="paste", profile="sandbox")
+    good = sb_approve(ks, w.authorize_url)
+    w.submit(good + "\u200b")
+    failed(w, "U+200B")
+    assert "href" in w._link.value and not w._flow.used  # not consumed: try again
+    w.submit(good)
+    signed_in(w, ks.sandbox.user)
+
+
+def test_unexpected_exception_is_shown_without_its_text(ks, make):
+    class Broken(KernelSession):
+        def finish_login(self, text, **kw):
+            raise RuntimeError(f"leaks {text}")
+
+    session = Broken(environ=dict(os.environ))
+    try:
+        w = make(session, mode="paste", profile="sandbox")
+        w.submit("http://127.0.0.1:1/callback?code=SECRETCODE&state=s")
+        assert "RuntimeError" in w.status and "SECRETCODE" not in w.status
+        assert "SECRETCODE" not in dump_state()
+    finally:
+        session.close()
+
+
+def test_submit_before_start_in_proxy_mode(ks, make):
+    w = make(ks, env=HUB, profile="sandbox")
+    assert w.mode == "proxy" and w.authorize_url is None
+    assert "Click" in w.submit("http://127.0.0.1:1/callback?code=abc&state=x")
+
+
+# --------------------------------------------------------------------------- run-all safety
+def test_gitbook_token_skips_the_login(sandbox, make):
+    env = {**os.environ, "GITBOOK_TOKEN": sandbox.personal_token,
+           "GITBOOK_API_URL": sandbox.url + "/v1"}
+    session = KernelSession(environ=env)
+    try:
+        w = make(session)
+        assert w.mode == "env" and w._listener is None and w._flow is None
+        assert "using GITBOOK_TOKEN from the environment" in w.status
+        assert f"signed in as {sandbox.user}" in w.status
+        assert w._link.layout.display == "none" and w._text.layout.display == "none"
+        assert sandbox.personal_token not in dump_state()
+    finally:
+        session.close()
+
+
+# --------------------------------------------------------------------------- proxy mode
+def test_proxy_mode_builds_a_relative_start_link(ks, make):
+    w = make(ks, env=HUB, profile="sandbox")
+    assert w.mode == "proxy"
+    assert "through the Jupyter server&#x27;s proxy (Binder/JupyterHub)" in w._mode_line.value
+    assert "JupyterHub with jupyter-server-proxy installed" in w._mode_line.value
+    port, nonce = w._listener.port, w._listener.start_nonce
+    assert f'href="/user/ada/proxy/{port}/start?n={nonce}"' in w._link.value
+
+
+@pytest.mark.parametrize("profile", ["sandbox", "sandbox-legacy"])
+def test_proxy_mode_login_as_the_browser_would_do_it(ks, make, profile):
+    """/start through a (simulated) proxy: public redirect URI, sandbox consent, callback."""
+    w = make(ks, env=HUB, profile=profile)
+    lst = w._listener
+    headers = {"Host": "hub.example.org", "X-Forwarded-Proto": "https",
+               "X-Forwarded-Context": f"/user/ada/proxy/{lst.port}"}
+    r = HTTP.get(f"http://127.0.0.1:{lst.port}/start?n={lst.start_nonce}", headers=headers,
+                 allow_redirects=False, timeout=30)
+    assert r.status_code == 302, r.text
+    sb = ks.sandbox
+    location = r.headers["Location"]
+    assert location.startswith(f"https://hub.example.org/user/ada/proxy/{sb.port}/")
+    public_cb = f"https://hub.example.org/user/ada/proxy/{lst.port}/callback"
+    assert w._flow.redirect_uri == public_cb
+    kernel_side = E.local_url(location.removeprefix("https://hub.example.org"), HUB)
+    redirected = sb.approve(kernel_side)
+    assert redirected.startswith(public_cb + "?")
+    # the proxy would strip its prefix: the listener sees /callback?...
+    r = HTTP.get(f"http://127.0.0.1:{lst.port}/callback?{urlsplit(redirected).query}",
+                 timeout=30)
+    assert "Signed in as" in r.text
+    signed_in(w, sb.user)
+    q = query(redirected)
+    assert_clean(q["code"][0], q["state"][0], lst.start_nonce, ks.token.access_token.reveal())
+
+
+def test_proxy_mode_complete_with_sandbox(ks, make):
+    w = make(ks, env=HUB, profile="sandbox")
+    assert w.complete_with_sandbox().startswith("Signed in as")
+
+
+def test_paste_mode_on_colab_says_why(ks, make):
+    w = make(ks, env=E.detect({"COLAB_RELEASE_TAG": "x"}, modules={}), profile="sandbox")
+    assert w.mode == "paste"
+    assert "paste mode because Colab" in w._mode_line.value
+
+
+# --------------------------------------------------------------------------- E4
+def test_E4_embed_data_clean_after_a_full_listener_login(ks, make):
+    w = make(ks, profile="sandbox")
+    verifier, state = w._flow.verifier.reveal(), w._flow.state.reveal()
+    assert state in dump_state()  # while pending the link holds the state (unavoidable)
+    redirected = sb_approve(ks, w.authorize_url)
+    HTTP.get(redirected, timeout=30)
+    signed_in(w, ks.sandbox.user)
+    tok = ks.token
+    assert_clean(query(redirected)["code"][0], state, verifier, tok.access_token.reveal(),
+                 tok.refresh_token.reveal())
+
+
+def test_close_cancels_and_removes_the_views(ks, make):
+    w = make(ks, profile="sandbox")
+    flow, lst = w._flow, w._listener
+    w.close()
+    assert flow.cancelled and lst.closed and not lst._thread.is_alive()
+    assert w.box.comm is None
+
+
+def test_login_displays_once(ks, capsys, made):
+    w = login(session=ks, environment_=LOCAL, mode="paste", profile="sandbox")
+    made.append(w)
+    assert "VBox" in capsys.readouterr().out  # IPython.display without a kernel prints repr
+    w._ipython_display_()  # the cell's value: not drawn a second time
+    assert capsys.readouterr().out == ""
+    assert "mode='paste'" in repr(w) and w._flow.state.reveal() not in repr(w)
