@@ -175,8 +175,7 @@ class CallsMixin:
     ) -> dict[str, Any]:
         """The request a call would send, with the Authorization header masked; sends nothing."""
         s = settings or self.settings
-        client = self.client_for(s)
-        url = client.build_url(path, params)
+        url = self.client_for(s).build_url(path, params)
         headers = {"User-Agent": s.user_agent, "Accept": "application/json",
                    "Authorization": f"Bearer {MASK}"}
         if json is not None:

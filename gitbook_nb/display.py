@@ -165,6 +165,11 @@ class Result:
         return self._rows
 
     @property
+    def total(self) -> int | None:
+        """How many rows exist on the server when known (envelope ``total``/``count``)."""
+        return self._total
+
+    @property
     def columns(self) -> list[str]:
         """Column names of :attr:`rows`, first-seen order (or the ``columns=`` selection)."""
         if self._kind == "object":

@@ -1,0 +1,305 @@
+"""The kernel session against the sandbox over real HTTP: both flows from a plain script,
+failed logins that keep the previous token, refresh, logout, thread safety (issue 3)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+
+import pytest
+
+from gitbook_nb import errors
+from gitbook_nb.session import KernelSession
+from gitbook_nb.tokens import Secret
+
+
+class Clock:
+    """A clock the test moves by hand (STYLE 1: inject time, never patch it)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def current(sb, clock=None, **extra) -> KernelSession:
+    ks = KernelSession(environ={}, clock=clock or Clock())
+    ks.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url,
+                 redirect_uri=sb.redirect_uri, **extra)
+    return ks
+
+
+def legacy(sb, secret=None, **extra) -> KernelSession:
+    ks = KernelSession(environ={}, clock=Clock())
+    ks.configure(profile="legacy", api_url=sb.url, authorize_url=sb.url + "/oauth/authorize",
+                 token_url=sb.url + "/oauth/access_token", client_id=sb.client_id,
+                 client_secret=Secret(secret or sb.client_secret), redirect_uri=sb.redirect_uri,
+                 **extra)
+    return ks
+
+
+def sign_in(ks: KernelSession, sb) -> None:
+    flow = ks.begin_login()
+    ks.finish_login(sb.approve(flow.authorize_url))
+
+
+def test_current_flow_from_a_script_walks_every_item(sb):
+    ks = current(sb)
+    sign_in(ks, sb)
+    assert ks.whoami()["name"] == sb.user
+    org = sb.ids["org"]
+    first = ks.request("GET", f"/orgs/{org}/spaces")
+    everything = ks.paginate(f"/orgs/{org}/spaces", limit=4)
+    assert everything.pages > 1
+    assert len(everything.rows) == everything.total == first.data["count"]
+    assert len({row["id"] for row in everything.rows}) == len(everything.rows)
+
+
+def test_legacy_flow_from_a_script_walks_every_item(sb):
+    ks = legacy(sb)
+    sign_in(ks, sb)
+    assert ks.whoami()["name"] == sb.user
+    books = ks.paginate("/books", limit=10)
+    assert books.pages > 1
+    assert len(books.rows) == books.total
+    assert ks.status()["flow"] == "legacy"
+
+
+def test_dynamic_registration_is_cached_per_issuer(sb):
+    ks = current(sb)
+    sign_in(ks, sb)
+    sign_in(ks, sb)
+    registrations = [r for r in sb.requests if r.method == "POST" and r.path == "/register"]
+    assert len(registrations) == 1
+
+
+def test_A2_a_new_login_cancels_the_old_one(sb):
+    ks = current(sb)
+    old = ks.begin_login()
+    new = ks.begin_login()
+    assert old.cancelled and not new.cancelled
+    with pytest.raises(errors.FlowUsedError):
+        ks.finish_login(sb.approve(old.authorize_url), flow=old)
+
+
+def test_not_logged_in_is_one_clear_line(sb):
+    ks = current(sb)
+    with pytest.raises(errors.NotLoggedInError) as info:
+        ks.request("GET", "/user")
+    assert str(info.value) == "not signed in: finish the login above, or set GITBOOK_TOKEN"
+    assert not [r for r in sb.requests if r.path == "/v1/user"]  # nothing was sent
+
+
+def _works(ks: KernelSession) -> bool:
+    return ks.request("GET", "/user").status == 200
+
+
+def test_failed_login_state_mismatch_keeps_previous_token(sb):
+    ks = current(sb)
+    sign_in(ks, sb)
+    before = ks.token
+    stray = ks.begin_login()
+    stray_redirect = sb.approve(stray.authorize_url)
+    ks.begin_login()  # the stray flow is cancelled: its redirect no longer matches
+    with pytest.raises(errors.LoginError):
+        ks.finish_login(stray_redirect)
+    flow = ks.begin_login()
+    redirect = sb.approve(flow.authorize_url).replace("state=", "state=x")
+    with pytest.raises(errors.StateMismatchError):
+        ks.finish_login(redirect)
+    assert ks.token is before and _works(ks)
+
+
+def test_failed_login_denied_keeps_previous_token(sb):
+    ks = current(sb)
+    sign_in(ks, sb)
+    before = ks.token
+    flow = ks.begin_login()
+    sb.clear_log()
+    with pytest.raises(errors.AccessDeniedError):
+        ks.finish_login(sb.approve(flow.authorize_url, approve=False))
+    assert not [r for r in sb.requests if r.path == "/token"]  # B4: nothing sent
+    assert ks.token is before and _works(ks)
+
+
+def test_failed_login_bad_secret_keeps_previous_token(sb):
+    ks = legacy(sb)
+    sign_in(ks, sb)
+    before = ks.token
+    flow = ks.begin_login()
+    with pytest.raises(errors.TokenExchangeError):
+        ks.finish_login(sb.approve(flow.authorize_url), client_secret=Secret("wrong-secret"))
+    assert ks.token is before and _works_legacy(ks)
+
+
+def _works_legacy(ks: KernelSession) -> bool:
+    return ks.request("GET", "/account").status == 200
+
+
+def test_failed_login_network_down_keeps_previous_token(sb):
+    import socket
+
+    ks = legacy(sb)
+    sign_in(ks, sb)
+    before = ks.token
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    flow = ks.begin_login(token_url=dead + "/oauth/access_token")
+    with pytest.raises(errors.TransportError):
+        ks.finish_login(sb.approve(flow.authorize_url))
+    assert ks.token is before and _works_legacy(ks)
+
+
+def test_bad_personal_token_keeps_previous_token(sb):
+    ks = current(sb)
+    ks.login_with_token(sb.personal_token)
+    before = ks.token
+    with pytest.raises(errors.AuthenticationError):
+        ks.login_with_token("gb_api_thisisnotarealtoken0000")
+    with pytest.raises(errors.LoginError):
+        ks.login_with_token("  \u200b  ")
+    assert ks.token is before and _works(ks)
+
+
+def test_refresh_before_expiry_rotates_the_refresh_token(sb):
+    clock = Clock()
+    ks = current(sb, clock=clock)
+    sign_in(ks, sb)
+    first = ks.token
+    clock.t = first.expires_at + 1  # our clock says expired; the call refreshes first
+    assert _works(ks)
+    second = ks.token
+    assert second.access_token != first.access_token
+    assert second.refresh_token != first.refresh_token
+    assert [r for r in sb.requests if r.path == "/token"]
+
+
+def test_D5_refresh_once_on_401_then_log_in_again(sb):
+    ks = current(sb)
+    sign_in(ks, sb)
+    sb.revoke_token(ks.token.access_token.reveal())  # the server forgets the access token
+    assert _works(ks)  # one 401, one refresh, one retry
+    pat = current(sb)
+    pat.login_with_token(sb.mint_token())
+    sb.revoke_token(pat.token.access_token.reveal())
+    sb.clear_log()
+    with pytest.raises(errors.AuthenticationError):
+        pat.request("GET", "/user")
+    assert len([r for r in sb.requests if r.path == "/v1/user"]) == 1  # no loop
+    assert pat.token is None  # cleared for that host
+    with pytest.raises(errors.NotLoggedInError):
+        pat.request("GET", "/user")
+
+
+def test_F4_logout_revokes_and_forgets(sb):
+    ks = current(sb)
+    sign_in(ks, sb)
+    access = ks.token.access_token.reveal()
+    out = ks.logout()
+    assert out["revoked"] and ks.token is None
+    import requests
+
+    answer = requests.get(sb.url + "/v1/user", headers={"Authorization": f"Bearer {access}"},
+                          timeout=5)
+    assert answer.status_code == 401
+
+
+def test_env_token_is_used_with_a_note(sb):
+    ks = KernelSession(environ={"GITBOOK_TOKEN": sb.personal_token})
+    ks.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url)
+    assert ks.token_from_env_note()
+    assert ks.whoami()["name"] == sb.user
+    assert ks.status()["token_stored_in"] == "environment variable GITBOOK_TOKEN"
+    assert ks.logout()["note"]  # the environment still has it: say so
+
+
+def test_F1_persistent_store_refused_on_binder(sb, tmp_path):
+    ks = KernelSession(environ={"BINDER_LAUNCH_HOST": "https://mybinder.org/",
+                                "JUPYTERHUB_SERVICE_PREFIX": "/user/x/"})
+    ks.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url,
+                 token_store="file", token_file=str(tmp_path / "t.json"))
+    with pytest.raises(errors.ConfigError):
+        ks.login_with_token(sb.personal_token)
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_F4_file_store_status_and_logout_remove_it_everywhere(sb, tmp_path):
+    path = tmp_path / "gitbook" / "tokens.json"
+    ks = KernelSession(environ={})
+    ks.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url,
+                 token_store="file", token_file=str(path))
+    ks.login_with_token(sb.personal_token)
+    assert "file" in ks.status()["token_stored_in"]
+    # a new kernel with the same opt-in reads it back
+    again = KernelSession(environ={})
+    again.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url,
+                    token_store="file", token_file=str(path))
+    assert again.whoami()["name"] == sb.user
+    again.logout()
+    assert not path.exists() or sb.personal_token not in path.read_text()
+    third = KernelSession(environ={})
+    third.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url,
+                    token_store="file", token_file=str(path))
+    assert third.token is None
+
+
+def test_E1_session_repr_and_vars_show_no_secret(sb):
+    ks = current(sb)
+    sign_in(ks, sb)
+    text = repr(ks) + repr(vars(ks)) + repr(ks.status()) + repr(ks.history())
+    assert ks.token.access_token.reveal() not in text
+    assert ks.token.refresh_token.reveal() not in text
+
+
+def test_E3_nothing_secret_is_logged_at_debug(sb):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    old = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        ks = legacy(sb)
+        flow = ks.begin_login()
+        redirect = sb.approve(flow.authorize_url)
+        ks.finish_login(redirect)
+        ks.request("GET", "/account")
+        secrets_seen = [ks.token.access_token.reveal(), sb.client_secret,
+                        flow.verifier.reveal(), flow.state.reveal()]
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old)
+    logged = stream.getvalue()
+    assert logged  # urllib3 and friends did log at DEBUG
+    for secret in secrets_seen:
+        assert secret not in logged
+
+
+def test_G2_eight_threads_share_one_session_without_mixups(sb):
+    ks = current(sb)
+    ks.login_with_token(sb.personal_token)
+    sb.clear_log()
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(500):
+                result = ks.request("GET", "/user")
+                assert result.data["displayName"] == sb.user
+        except BaseException as err:  # collected and asserted below
+            failures.append(err)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    calls = [r for r in sb.requests if r.path == "/v1/user"]
+    assert len(calls) == 4000
+    assert {r.headers.get("Authorization") for r in calls} == {f"Bearer {sb.personal_token}"}
