@@ -75,6 +75,7 @@ class GitBookMagics(Magics):
         self.api: Any = _session
         # None: getpass.getpass looked up at call time, since ipykernel swaps it in per request
         self.secret_prompt: Callable[[str], str] | None = None
+        self.widget_factory: Callable[[], Any] | None = None  # None: gitbook_nb.widget.login
         if shell is not None:
             shell.configurables.append(self)
         if self.profile:  # values from ipython_config.py arrive before the observers exist
@@ -185,9 +186,11 @@ class GitBookMagics(Magics):
             sandbox = current.startswith("sandbox")
             self.api.profile(_FLOW_PROFILES[(opts.flow, sandbox)])
         if not opts.token:
-            from .widget import login
-
-            widget = login()  # displays itself; returning it binds it without a 2nd drawing
+            if self.widget_factory is None:
+                from .widget import login as factory
+            else:
+                factory = self.widget_factory
+            widget = factory()  # displays itself; returning it binds it without a 2nd drawing
             return widget, widget
         host = self.api.status().get("host", "GitBook")
         try:  # wrapped at once: the typed token never sits in a plain local (E1)
