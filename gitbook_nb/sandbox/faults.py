@@ -115,7 +115,7 @@ def apply(faults: list[Fault], req: Request, handle: Callable[[Request], Respons
         p = f.params
         if f.kind == "huge":
             size = int(p["size"])
-            resp = json_response(200, {"items": [], "padding": "x" * max(0, size - 28)})
+            resp = json_response(200, {"items": [], "padding": "x" * max(0, size - 25)})
         elif f.kind == "non_json":
             resp = Response(int(p["status"]), b"<html><head><title>502 Bad Gateway</title>"
                             b"</head><body><h1>Bad Gateway</h1><p>The proxy got no answer."
