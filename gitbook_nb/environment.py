@@ -23,9 +23,12 @@ __all__ = [
     "KINDS",
     "Decision",
     "Environment",
+    "LoginMode",
     "browser_url",
     "browser_url_for_port",
     "detect",
+    "fixed_loopback",
+    "login_mode",
     "listener_possible",
     "local_url",
     "normalise_prefix",
@@ -229,3 +232,53 @@ def listener_possible(
         return Decision(False, f"{where}: jupyter-server-proxy is not installed, so the "
                         "browser cannot reach this kernel's ports", "paste")
     return Decision(True, f"{where} with jupyter-server-proxy installed", "proxy")
+
+
+class LoginMode(NamedTuple):
+    """How a login's redirect comes back: ``mode`` with ``reason`` in words; ``bind`` is the
+    (host, port, path) a listener must use when the redirect URI is fixed, else None."""
+
+    mode: str  # "local" | "proxy" | "paste"
+    reason: str
+    bind: tuple[str, int, str] | None = None
+
+
+def fixed_loopback(uri: str | None) -> tuple[str, int, str] | None:
+    """``http://127.0.0.1:PORT/path`` (or ``[::1]``) -> (host, port, path); else None."""
+    if not uri:
+        return None
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if parts.scheme != "http" or host not in ("127.0.0.1", "::1") or not port:
+        return None
+    return host, port, parts.path or "/"
+
+
+def login_mode(
+    env: Environment,
+    *,
+    chooses_redirect: bool,
+    redirect_uri: str | None = None,
+    module_available: Callable[[str], bool] = _module_available,
+) -> LoginMode:
+    """Pick listener, proxy or paste for one login (A9), and say why.
+
+    ``chooses_redirect``: the client may pick its redirect URI (current flow: dynamic
+    registration; the sandbox registers any). Otherwise (a registered legacy app) only a fixed
+    loopback redirect URI can be caught, and only on the kernel's own machine.
+    """
+    decision = listener_possible(env, module_available=module_available)
+    if not decision.possible:
+        return LoginMode("paste", decision.reason)
+    if chooses_redirect:
+        return LoginMode(decision.mode, decision.reason)
+    bind = fixed_loopback(redirect_uri)
+    if bind is not None and decision.mode == "local":
+        return LoginMode("local", f"the app's redirect address {redirect_uri} is on this "
+                         "machine", bind)
+    return LoginMode("paste", "the legacy app's redirect address is fixed by its registration "
+                     "and does not lead back to this kernel")

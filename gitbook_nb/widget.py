@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import ipywidgets as W
 
@@ -65,6 +64,13 @@ def default_secret_prompt(prompt: str) -> str:
         return getpass.getpass(prompt)
     except (StdinNotImplementedError, EOFError, OSError):
         raise NoStdinError from None
+
+
+class _LoginBox(W.VBox):
+    """The displayed box; a stable text form (no ports, no state) for saved notebooks."""
+
+    def __repr__(self) -> str:
+        return "<gitbook_nb login widget>"
 
 
 def _hidden(widget: W.DOMWidget, hide: bool) -> None:
@@ -120,7 +126,7 @@ class LoginWidget:
         self._button.on_click(lambda _b: self._on_click())
         self._restart.on_click(lambda _b: self._safe(self.restart))
         self._buttons = W.HBox([self._button, self._restart])
-        self.box = W.VBox([self._title, self._mode_line, self._link, self._hint,
+        self.box = _LoginBox([self._title, self._mode_line, self._link, self._hint,
                            self._password, self._text, self._buttons, self._status])
         self._safe(self.restart)
 
@@ -234,7 +240,12 @@ class LoginWidget:
         s = self.session.settings
         self._render_title()
         self._prepare_secret(s)
-        self.mode, self.reason, fixed = self._choose_mode(s)
+        if self._forced_mode is not None:
+            self.mode, self.reason, fixed = self._forced_mode, "the caller asked for it", None
+        else:
+            chooses = s.flow == "current" or self.session.sandbox is not None
+            self.mode, self.reason, fixed = environment.login_mode(
+                self.env, chooses_redirect=chooses, redirect_uri=s.redirect_uri)
         try:
             if self.mode == "local":
                 host, port, path = fixed or ("127.0.0.1", 0, "/callback")
@@ -256,21 +267,6 @@ class LoginWidget:
             self.mode, self.reason = "paste", f"no loopback port could be opened ({err.strerror})"
             self._safe(lambda: self._begin(None))
         self._set_mode_line(self._mode_sentence())
-
-    def _choose_mode(self, s: Any) -> tuple[str, str, tuple[str, int, str] | None]:
-        if self._forced_mode is not None:
-            return self._forced_mode, "chosen by the caller", None
-        decision = environment.listener_possible(self.env)
-        if not decision.possible:
-            return "paste", decision.reason, None
-        if s.flow == "current" or self.session.sandbox is not None:
-            return decision.mode, decision.reason, None
-        # Legacy app with a fixed redirect URI: usable only if it is a loopback port here.
-        fixed = _fixed_loopback(s.redirect_uri)
-        if fixed is not None and decision.mode == "local":
-            return "local", f"the app's redirect address {s.redirect_uri} is on this machine", fixed
-        return "paste", ("the legacy app's redirect address is fixed by its registration and "
-                         "does not lead back to this kernel"), None
 
     def _mode_sentence(self) -> str:
         if self.mode in MODE_TEXT:
@@ -452,21 +448,6 @@ class LoginWidget:
     def _all_widgets(self) -> list[W.Widget]:
         return [self._title, self._mode_line, self._link, self._hint, self._password,
                 self._text, self._button, self._restart, self._status]
-
-
-def _fixed_loopback(uri: str | None) -> tuple[str, int, str] | None:
-    """``http://127.0.0.1:PORT/path`` -> (host, port, path); None for anything else."""
-    if not uri:
-        return None
-    try:
-        parts = urlsplit(uri)
-        port = parts.port
-    except ValueError:
-        return None
-    host = parts.hostname or ""
-    if parts.scheme != "http" or host not in ("127.0.0.1", "::1") or not port:
-        return None
-    return host, port, parts.path or "/"
 
 
 def login(

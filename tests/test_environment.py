@@ -164,3 +164,27 @@ def test_bad_port_refused():
         E.proxy_path(0, prefix="/")
     with pytest.raises(ValueError):
         E.proxy_path(70000, prefix="/")
+
+
+def test_A9_login_mode_for_each_kind_of_login():
+    local, hub = detect({}), detect({"JUPYTERHUB_SERVICE_PREFIX": "/user/ada/"})
+    yes = lambda name: True  # noqa: E731
+    assert E.login_mode(local, chooses_redirect=True).mode == "local"
+    assert E.login_mode(hub, chooses_redirect=True, module_available=yes).mode == "proxy"
+    # a registered legacy app: its fixed redirect URI decides
+    m = E.login_mode(local, chooses_redirect=False, redirect_uri="http://127.0.0.1:8765/cb")
+    assert m == ("local", m.reason, ("127.0.0.1", 8765, "/cb")) and "8765" in m.reason
+    m = E.login_mode(local, chooses_redirect=False, redirect_uri="https://app.example/cb")
+    assert m.mode == "paste" and "fixed by its registration" in m.reason and m.bind is None
+    m = E.login_mode(hub, chooses_redirect=False, redirect_uri="http://127.0.0.1:8765/cb",
+                     module_available=yes)
+    assert m.mode == "paste"  # the browser on a hub cannot reach the kernel's 127.0.0.1
+    assert E.login_mode(detect({"COLAB_RELEASE_TAG": "r"}), chooses_redirect=True).mode == "paste"
+
+
+def test_fixed_loopback():
+    assert E.fixed_loopback("http://[::1]:9/x") == ("::1", 9, "/x")
+    assert E.fixed_loopback("http://127.0.0.1:9") == ("127.0.0.1", 9, "/")
+    for other in (None, "", "https://127.0.0.1:9/x", "http://localhost:9/x", "http://127.0.0.1/x",
+                  "http://127.0.0.1:bad/x"):
+        assert E.fixed_loopback(other) is None

@@ -311,3 +311,51 @@ def test_A9_listener_login_round_trip_through_jupyter_server_proxy(jupyter_serve
         assert lst.on_redirect.urls == [f"{expected}?code=c0de&state=s"]
     finally:
         lst.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["sandbox", "sandbox-legacy"])
+def test_A9_widget_login_through_a_real_jupyter_server_proxy(jupyter_server, profile):
+    """Binder/JupyterHub end to end, as a browser would: the widget's relative /start link,
+    the sandbox's consent page *through the proxy* (its form must post to a relative
+    action), and the redirect back through the proxy to the listener. No paste."""
+    import html as html_mod
+    import re
+    from urllib.parse import urljoin
+
+    from gitbook_nb import environment as E
+    from gitbook_nb.sandbox.approve import _ConsentForm
+    from gitbook_nb.session import KernelSession
+    from gitbook_nb.widget import login
+
+    base, token = jupyter_server
+    origin = base.split("/jupyter/")[0]
+    auth = {"Authorization": f"token {token}"}
+    hub = E.detect({"JUPYTERHUB_SERVICE_PREFIX": "/jupyter/user/x/"}, modules={})
+    ks = KernelSession(environ=dict(os.environ))
+    w = login(session=ks, environment_=hub, display=False, profile=profile)
+    try:
+        assert w.mode == "proxy"
+        href = html_mod.unescape(re.search(r'href="([^"]+)"', w._link.value).group(1))
+        assert href.startswith("/jupyter/user/x/proxy/")  # relative: resolves in the browser
+        r = HTTP.get(origin + href, headers=auth, allow_redirects=False, timeout=30)
+        assert r.status_code == 302, r.text
+        consent_url = r.headers["Location"]
+        assert consent_url.startswith(f"{origin}/jupyter/user/x/proxy/{ks.sandbox.port}/")
+        page_ = HTTP.get(consent_url, headers=auth, timeout=30)
+        assert page_.status_code == 200
+        form = _ConsentForm()
+        form.feed(page_.text)
+        assert form.action is not None and not form.action.startswith(("/", "http"))
+        name, value = form.buttons["approve"]
+        r = HTTP.post(urljoin(consent_url, form.action), headers=auth, allow_redirects=False,
+                      data={**form.fields, name: value}, timeout=30)
+        assert r.status_code in (302, 303), r.text
+        back = r.headers["Location"]
+        assert back.startswith(f"{origin}/jupyter/user/x/proxy/{w._listener.port}/callback?")
+        done = HTTP.get(back, headers=auth, timeout=30)
+        assert done.status_code == 200 and "Signed in as Ada Lovelace" in done.text
+        assert w.status.startswith("Signed in as Ada Lovelace")
+    finally:
+        w.close()
+        ks.close()

@@ -487,7 +487,58 @@ def test_close_cancels_and_removes_the_views(ks, make):
 def test_login_displays_once(ks, capsys, made):
     w = login(session=ks, environment_=LOCAL, mode="paste", profile="sandbox")
     made.append(w)
-    assert "VBox" in capsys.readouterr().out  # IPython.display without a kernel prints repr
+    assert "<gitbook_nb login widget>" in capsys.readouterr().out  # no kernel: the repr
     w._ipython_display_()  # the cell's value: not drawn a second time
     assert capsys.readouterr().out == ""
     assert "mode='paste'" in repr(w) and w._flow.state.reveal() not in repr(w)
+
+
+# --------------------------------------------------------------------------- E4, saved notebook
+NOTEBOOK_CELLS = [
+    "import json, os, requests\nimport gitbook_nb\nfrom gitbook_nb.session import get_session",
+    "w = gitbook_nb.login(profile='sandbox')\nw.mode",
+    # what the user's browser does: consent on the sandbox, then the redirect hits the listener
+    "sb = get_session().sandbox\nflow = w._flow\nredirected = sb.approve(w.authorize_url)\n"
+    "http = requests.Session()\nhttp.trust_env = False\n"
+    "_ = http.get(redirected, timeout=30)\nw.status",
+    "first = {'code': redirected, 'verifier': flow.verifier.reveal(),\n"
+    "         'state': flow.state.reveal(),\n"
+    "         'token': get_session().token.access_token.reveal()}\n"
+    "del redirected, flow",
+    "w2 = gitbook_nb.login(profile='sandbox-legacy')\nw2.complete_with_sandbox()",
+    "with open(os.environ['GBNB_SECRETS_OUT'], 'w') as f:\n"
+    "    json.dump({**first, 'token2': get_session().token.access_token.reveal(),\n"
+    "               'client_secret': sb.client_secret}, f)",
+]
+
+
+def test_E4_notebook_saved_with_widget_state_has_no_secret(tmp_path, monkeypatch):
+    """nbclient executes a login notebook with store_widget_state=True (the default)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    monkeypatch.setenv("PYTHONPATH", root)
+    monkeypatch.setenv("GBNB_SECRETS_OUT", str(tmp_path / "secrets.json"))
+    for name in list(os.environ):  # the kernel must see a local machine
+        if name.startswith(("JUPYTERHUB_", "BINDER_", "VSCODE_", "COLAB_")):
+            monkeypatch.delenv(name)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in NOTEBOOK_CELLS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    client = NotebookClient(nb, timeout=120, startup_timeout=60, kernel_name="python3",
+                            store_widget_state=True, resources={"metadata": {"path": tmp_path}})
+    client.execute()
+    saved = nbformat.writes(nb)
+    (tmp_path / "executed.ipynb").write_text(saved)
+
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert any("Signed in as Ada Lovelace" in json.dumps(m) for m in state.values())
+    assert "'local'" in json.dumps(nb.cells[1].outputs)
+    assert "Signed in as Ada Lovelace" in json.dumps(nb.cells[4].outputs)
+    found = json.loads((tmp_path / "secrets.json").read_text())
+    q = query(found.pop("code"))
+    found.update(code=q["code"][0], state2=q["state"][0])
+    assert found["state"] == found["state2"]
+    for name, value in found.items():
+        assert value and value not in saved, f"{name} leaked into the saved notebook"
