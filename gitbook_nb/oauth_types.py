@@ -119,10 +119,17 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return ""
 
 
-def clean_code(value: object, limit: int = 64) -> str:
-    """An error code from a server or a pasted URL, safe to print: short, plain characters."""
-    text = re.sub(r"[^A-Za-z0-9_.:\-]", "?", str(value))[:limit]
-    return text or "unknown"
+_CODE_WORD = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+
+
+def clean_code(value: object) -> str:
+    """An error code from a server, safe to print: a short word, or ``unrecognised_error``.
+
+    Servers sometimes put a sentence in ``error`` (GitBook's legacy API does); that text is
+    not echoed (E2), the status and the hint carry the meaning instead.
+    """
+    text = str(value)
+    return text if _CODE_WORD.fullmatch(text) else "unrecognised_error"
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

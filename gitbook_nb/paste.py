@@ -193,6 +193,10 @@ def parse_paste(flow: PendingFlow | None, text: str, *, now: Clock = time.time) 
         if "@" in url.netloc:
             raise PasteError("the pasted address contains a user name (user@host); refused")
         if not same_endpoint(url, urlsplit(flow.redirect_uri)):
+            if same_endpoint(url, urlsplit(flow.endpoints.authorize)):
+                raise PasteError("this is the sign-in link itself, not the answer",
+                                 hint="open the link, approve, then paste the address you "
+                                 "land on")
             raise PasteError(
                 "the pasted address is not this login's redirect address "
                 f"({flow.redirect_uri}): scheme, host, port or path differ",

@@ -27,6 +27,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # Printable ASCII without space, backslash or quotes/brackets that browsers treat specially.
 # Non-ASCII hosts (IDN) must be given in their xn-- form: a lookalike host cannot sneak in.
 _URL_CHARS = re.compile(r"[!#$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]+")
+_HOST = re.compile(r"[a-z0-9]([a-z0-9\-.]*[a-z0-9])?\.?")  # DNS name or IPv4 (lower-cased)
 
 
 def is_loopback_host(host: str | None, *, allow_localhost: bool = False) -> bool:
@@ -69,6 +70,13 @@ def _split(url: object, what: str) -> SplitResult:
         raise ConfigError(f"{what} must start with https:// (got scheme {parts.scheme!r})")
     if not parts.hostname:
         raise ConfigError(f"{what} has no host")
+    if parts.netloc.startswith("["):
+        try:
+            ipaddress.IPv6Address(parts.hostname)
+        except ValueError:
+            raise ConfigError(f"{what} has an invalid IPv6 host") from None
+    elif not _HOST.fullmatch(parts.hostname):
+        raise ConfigError(f"{what} has an invalid host name")
     if "@" in parts.netloc:
         raise ConfigError(f"{what} must not contain a user name or password (user@host)")
     if "#" in url:

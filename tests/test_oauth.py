@@ -213,6 +213,8 @@ def test_D1_base_url_accepted(url):
     "https://host/#frag", "ftp://host/", "//host/x", "https:///x", "http://localhost.evil.example/",
     "https://host:99999/", "https://host:abc/", "http://127.0.0.1\\@evil.example/", "",
     "https://host/\r\nX: y", "http://0x7f.1/", "https://h\u0430st.example/",
+    "https://%65vil.example/", "https://[evil.example]/", "https://ho_st.example/",
+    "https://-x.example/",
 ])
 def test_D1_base_url_refused(url):
     with pytest.raises(ConfigError) as info:
@@ -368,7 +370,16 @@ def test_C4_error_field_json_and_unknown_code_is_generic():
     assert info.value.error == "401"
     with pytest.raises(TokenExchangeError) as info:
         answer(body=b'{"error": "<script>alert(1)</script>", "token_type": "bearer"}')
-    assert "<" not in str(info.value)
+    assert "<" not in str(info.value) and info.value.error == "unrecognised_error"
+
+
+def test_C4_legacy_sentence_in_error_is_not_echoed():
+    body = b'{"error": "Authentication has failed (Invalid user, password or access token)", ' \
+           b'"code": 401}'
+    with pytest.raises(TokenExchangeError) as info:
+        answer(status=401, body=body)
+    assert info.value.status == 401 and "401" in str(info.value)
+    assert "Invalid user" not in str(info.value)
 
 
 def test_C5_body_over_64_kib_refused():

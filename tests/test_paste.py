@@ -251,6 +251,13 @@ def test_query_string_alone_is_accepted_with_the_same_checks(flow, code):
         paste(f, f"code={code}&code={code}&state={f.state.reveal()}")
 
 
+def test_pasting_the_sign_in_link_itself_says_so(flow):
+    with pytest.raises(PasteError) as info:
+        paste(flow, flow.authorize_url)
+    assert "sign-in link itself" in str(info.value) and not flow.used
+    assert flow.state.reveal() not in str(info.value)
+
+
 def test_address_without_scheme_refused(flow, code):
     with pytest.raises(PasteError) as info:
         paste(flow, f"app.example/oauth/callback?code={code}&state={flow.state.reveal()}")
