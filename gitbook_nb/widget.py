@@ -124,11 +124,11 @@ class LoginWidget:
         self._restart = W.Button(description="Start again")
         self._status = W.HTML()
         self._button.on_click(lambda _b: self._on_click())
-        self._restart.on_click(lambda _b: self._safe(self.restart))
+        self._restart.on_click(lambda _b: self._safe(self.restart))  # no getpass in a callback
         self._buttons = W.HBox([self._button, self._restart])
         self.box = _LoginBox([self._title, self._mode_line, self._link, self._hint,
                            self._password, self._text, self._buttons, self._status])
-        self._safe(self.restart)
+        self._safe(lambda: self.restart(prompt=True))
 
     # ------------------------------------------------------------------ public API
     @property
@@ -147,15 +147,20 @@ class LoginWidget:
         self._button.click()
         return self.status
 
-    def restart(self) -> None:
-        """Begin a fresh login in this widget (a newer login cancels older ones, A2)."""
+    def restart(self, *, prompt: bool = False) -> None:
+        """Begin a fresh login in this widget (a newer login cancels older ones, A2).
+
+        ``prompt``: may ask for a missing client secret with getpass. Only while a cell runs
+        (from ``login()``): in a button callback ipykernel's stdin is not wired, and the
+        original getpass could block on the kernel's own terminal.
+        """
         with self._lock:
             self._teardown()
             self._flow, self._held, self._done = None, None, False
             for w in (self._text, self._button, self._password):
                 w.disabled = False
             try:
-                self._start()
+                self._start(prompt)
             except Exception:
                 self._teardown()
                 raise
@@ -198,7 +203,8 @@ class LoginWidget:
             url = self.authorize_url
         if url is None:
             return self.status
-        redirected = sb.approve(self._kernel_side(url), approve=approve)
+        # the kernel opens the sandbox directly: undo the browser (proxy) mapping
+        redirected = sb.approve(environment.local_url(url, self.env), approve=approve)
         if self.mode in ("local", "proxy") and self._listener is not None:
             import requests
 
@@ -220,7 +226,7 @@ class LoginWidget:
         return f"<LoginWidget mode={self.mode!r} status={self._status_text!r}>"
 
     # ------------------------------------------------------------------ choosing a mode
-    def _start(self) -> None:
+    def _start(self, prompt: bool) -> None:
         note = self.session.token_from_env_note()
         if note is not None:  # "Run All" safety: GITBOOK_TOKEN wins, no login needed
             self.mode, self.reason = "env", "GITBOOK_TOKEN is set"
@@ -239,7 +245,7 @@ class LoginWidget:
             return
         s = self.session.settings
         self._render_title()
-        self._prepare_secret(s)
+        self._prepare_secret(s, prompt)
         if self._forced_mode is not None:
             self.mode, self.reason, fixed = self._forced_mode, "the caller asked for it", None
         else:
@@ -296,9 +302,9 @@ class LoginWidget:
             return str(self._flow.authorize_url)
 
     # ------------------------------------------------------------------ secrets
-    def _prepare_secret(self, s: Any) -> None:
+    def _prepare_secret(self, s: Any, prompt: bool) -> None:
         needed = self.session.needs_client_secret()
-        if needed and self._secret is None and self._secret_prompt is not None:
+        if needed and self._secret is None and prompt and self._secret_prompt is not None:
             try:
                 value = self._secret_prompt(f"Client secret of the GitBook app {s.client_id}: ")
                 self._secret = Secret(value.strip(" \t\r\n")) if value else None
@@ -349,6 +355,9 @@ class LoginWidget:
                                            "gitbook_nb.login() to sign in again.")
         if self._flow is None:
             return False, self._set_status("Click 'Sign in with GitBook' first.")
+        if not text.strip():
+            return False, self._set_status("Paste the address the browser shows after you "
+                                           "approved, then click 'Finish sign-in'.")
         secret = None
         if self.session.needs_client_secret():
             secret = self._take_secret()
@@ -365,7 +374,7 @@ class LoginWidget:
                 self._secret = None
                 _hidden(self._password, False)
             raise
-        self._done = True
+        self._done, self._secret = True, None
         self._teardown()
         host = self.session.target()["host"]
         try:
@@ -417,10 +426,6 @@ class LoginWidget:
     def _now(self) -> float:
         clock = getattr(self.session, "_clock", time.time)
         return float(clock())
-
-    def _kernel_side(self, url: str) -> str:
-        """Undo the browser mapping for a URL the kernel itself must open (the sandbox)."""
-        return environment.local_url(url, self.env)
 
     def _show_link(self, href: str) -> None:
         self._link.value = (f'<a href="{html.escape(href, quote=True)}" target="_blank" '

@@ -208,6 +208,9 @@ def test_secret_from_getpass_prompt(sb, made):
         w.submit(sb.approve(w.authorize_url))
         signed_in(w, sb.user)
         assert sb.client_secret not in dump_state()
+        assert w._secret is None  # dropped after use
+        w._restart.click()  # a button callback never prompts (no stdin there)
+        assert len(asked) == 1 and w._password.layout.display != "none"
     finally:
         session.close()
 
@@ -371,6 +374,7 @@ def test_old_widget_listener_after_a_new_login(ks, make):
 def test_B1_malformed_paste_keeps_the_flow(ks, make):
     w = make(ks, mode="paste", profile="sandbox")
     good = sb_approve(ks, w.authorize_url)
+    assert "Paste the address" in w.submit("  ")
     w.submit(good + "\u200b")
     failed(w, "U+200B")
     assert "href" in w._link.value and not w._flow.used  # not consumed: try again
