@@ -13,108 +13,42 @@ page).
 
 from __future__ import annotations
 
-import hashlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Generic, TypeVar, overload
 
-HTML_TITLE = "<img src=x onerror=alert(1)>"
-_EPOCH = datetime(2023, 1, 2, 9, 30, tzinfo=timezone.utc)
-_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-T = TypeVar("T")
-
-
-def gid(kind: str, key: object, n: int = 20) -> str:
-    """A GitBook-looking id (base62, 20 chars) that is a stable hash of a readable key."""
-    num = int.from_bytes(hashlib.sha256(f"{kind}:{key}".encode()).digest(), "big")
-    out = []
-    for _ in range(n):
-        num, rem = divmod(num, 62)
-        out.append(_B62[rem])
-    return "".join(out)
-
-
-def stamp(hours: float) -> str:
-    """A deterministic ISO-8601 timestamp ``hours`` after the seed epoch."""
-    return (_EPOCH + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-class Lazy(Sequence[T], Generic[T]):
-    """A read-only sequence of ``length`` items where item ``i`` is ``make(i)``, built on demand."""
-
-    def __init__(self, length: int, make: Callable[[int], T]) -> None:
-        self._len = max(0, length)
-        self._make = make
-
-    def __len__(self) -> int:
-        return self._len
-
-    @overload
-    def __getitem__(self, i: int) -> T: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[T]: ...
-    def __getitem__(self, i: int | slice) -> T | list[T]:
-        if isinstance(i, slice):
-            return [self._make(j) for j in range(*i.indices(self._len))]
-        if i < 0:
-            i += self._len
-        if not 0 <= i < self._len:
-            raise IndexError(i)
-        return self._make(i)
-
-    def __iter__(self) -> Iterator[T]:
-        return (self._make(j) for j in range(self._len))
-
-
-def concat(*parts: Sequence[T]) -> Lazy[T]:
-    """Several sequences seen as one, without copying them."""
-    sizes = [len(p) for p in parts]
-
-    def make(i: int) -> T:
-        for part, size in zip(parts, sizes, strict=True):
-            if i < size:
-                return part[i]
-            i -= size
-        raise IndexError(i)
-
-    return Lazy(sum(sizes), make)
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    name: str
-    location: str = ""
-    website: str = ""
-
-    @property
-    def id(self) -> str:
-        return gid("user", self.username, 28)
-
-    @property
-    def email(self) -> str:
-        return f"{self.username}@example.com"
-
-
-USERS: tuple[User, ...] = (
-    User("ada", "Ada Lovelace", "London", "https://example.com/ada"),
-    User("grace", "Grace Hopper", "Arlington"),
-    User("alan", "Alan Turing", "Manchester"),
-    User("katherine", "Katherine Johnson", "Hampton"),
-    User("edsger", "Edsger Dijkstra", "Austin"),
-    User("barbara", "Barbara Liskov", "Cambridge"),
-    User("maryam", "مريم ميرزاخاني", "Stanford"),
-    User("yonath", "עדה יונת", "Rehovot"),
-    User("emmy", "Emmy Noether", "Göttingen"),
-    User("sofia", "Софья Ковалевская", "Stockholm"),
-    User("hedy", "Hedy Lamarr 🎬", "Vienna"),
-    User("mallory", HTML_TITLE, "<b>nowhere</b>"),
+from .data_base import (
+    DEFAULT_USER,
+    HTML_TITLE,
+    USERS,
+    USERS_BY_NAME,
+    Lazy,
+    User,
+    concat,
+    gid,
+    stamp,
 )
-USERS_BY_NAME = {u.username: u for u in USERS}
-DEFAULT_USER = USERS[0]
+from .data_spaces import (
+    COLLECTION_IDS,
+    COLLECTIONS,
+    DEFAULT_SPACES,
+    FIRST_ORG,
+    ORGS,
+    OTHER_SPACES,
+    SPECIAL_SPACES,
+    ChangeRequest,
+    Collection,
+    Org,
+    PageNode,
+    Space,
+    build_tree,
+    change_requests,
+    walk,
+)
+
+__all__ = ["DEFAULT_USER", "HTML_TITLE", "TOPICS", "USERS", "USERS_BY_NAME", "Book",
+           "ChangeRequest", "Collection", "Dataset", "Org", "PageNode", "Space", "User", "gid",
+           "stamp", "walk"]
 
 
 # ---------------------------------------------------------------- legacy books (section 1)
@@ -167,179 +101,6 @@ def _ada_generated(i: int) -> Book:
                 f"Working notes, volume {i}.", hours=24.0 * (i % 900) + i % 24)
 
 
-# ------------------------------------------------------------- current API data (section 2)
-@dataclass(frozen=True)
-class PageNode:
-    """One node of a space's page tree. ``children is None`` means the node has no ``pages``."""
-
-    id: str
-    title: str
-    slug: str
-    kind: str  # "document" | "group" | "link"
-    body: str = ""
-    href: str = ""
-    children: tuple[PageNode, ...] | None = ()
-
-
-@dataclass(frozen=True)
-class Org:
-    key: str
-    title: str
-    hours: float
-
-    @property
-    def id(self) -> str:
-        return gid("org", self.key)
-
-
-@dataclass(frozen=True)
-class Collection:
-    key: str
-    org: str
-    title: str
-    description: str
-
-    @property
-    def id(self) -> str:
-        return gid("collection", self.key)
-
-
-@dataclass(frozen=True)
-class Space:
-    key: str
-    org: str  # org id
-    title: str
-    emoji: str
-    visibility: str = "private"
-    collection: str | None = None  # collection id
-    hours: float = 0.0
-    template: str = "small"  # which page tree it carries
-
-    @property
-    def id(self) -> str:
-        return gid("space", self.key)
-
-
-@dataclass(frozen=True)
-class ChangeRequest:
-    space: str
-    number: int
-    subject: str
-    status: str
-    author: str
-    hours: float
-
-    @property
-    def id(self) -> str:
-        return gid("cr", f"{self.space}/{self.number}")
-
-
-ORGS = (
-    Org("engines", "Analytical Engines Ltd", 10),
-    Org("unicode", "Ünïcödé Labs 🚀", 20),
-    Org("arabic", "مختبر الخوارزميات", 30),
-    Org("html", HTML_TITLE, 40),
-)
-_ORG0 = ORGS[0].id
-COLLECTIONS = (
-    Collection("engineering", _ORG0, "Engineering", "Engine designs and notes"),
-    Collection("research", _ORG0, "Research 🔬", "Generated research spaces"),
-    Collection("arabic-docs", _ORG0, "وثائق", "مستندات باللغة العربية"),
-)
-_COLL = {c.key: c.id for c in COLLECTIONS}
-_SPECIAL_SPACES = (
-    Space("main", _ORG0, "Engine handbook", "📘", "public", _COLL["engineering"], 11, "main"),
-    Space("html", _ORG0, HTML_TITLE, "💥", "private", _COLL["engineering"], 12, "html"),
-    Space("arabic", _ORG0, "دليل المحرك", "📗", "unlisted", _COLL["arabic-docs"], 13),
-    Space("hebrew", _ORG0, "מדריך המנוע", "📙", "private", _COLL["arabic-docs"], 14),
-    Space("emoji", _ORG0, "Rockets & stars 🚀✨", "🚀", "public", None, 15),
-)
-DEFAULT_SPACES = 57  # first org; not a multiple of 50 (the v1 default page size)
-_OTHER_SPACES = {
-    ORGS[1].id: (Space("u1", ORGS[1].id, "Zürich café notes ☕", "☕", hours=21),
-                 Space("u2", ORGS[1].id, "日本語のメモ", "🗾", hours=22),
-                 Space("u3", ORGS[1].id, "Emoji only 🎉🎉🎉", "🎉", hours=23)),
-    ORGS[2].id: (Space("a1", ORGS[2].id, "خوارزميات", "📐", hours=31),
-                 Space("a2", ORGS[2].id, "אלגוריתמים", "📏", hours=32)),
-    ORGS[3].id: (Space("h1", ORGS[3].id, "<script>alert(1)</script>", "🧨", hours=41),),
-}
-
-_MAIN_TREE = (
-    ("document", "Getting started", "Install the engine and run a first program.", (
-        ("document", "Installation", "Mount the mill and the store.", ()),
-        ("document", "First steps 🚀", "Punch a card and turn the crank.", ()),
-    )),
-    ("group", "Guides", "", (
-        ("document", "Bernoulli numbers", "Note G computes Bernoulli numbers.", (
-            ("document", "Note G", "The first published algorithm.", ()),
-        )),
-        ("document", "מדריך בעברית", "טקסט לדוגמה בעברית.", ()),
-        ("document", "دليل باللغة العربية", "نص تجريبي باللغة العربية.", ()),
-        ("link", "Babbage's archive", "https://example.com/babbage", None),
-    )),
-    ("document", HTML_TITLE, "Body with <b>markup</b> & <script>alert(2)</script>.", ()),
-    ("link", "External reference", "https://example.com/engine", None),
-    ("document", "FAQ", "Frequently asked questions about the engine.", ()),
-)
-_SMALL_TREE = (
-    ("document", "Welcome", "Welcome to {title}.", (
-        ("document", "Notes", "Notes about {title}.", ()),
-    )),
-    ("link", "Homepage", "https://example.com/{key}", None),
-)
-_HTML_TREE = (
-    ("document", HTML_TITLE, "<img src=x onerror=alert(3)>", ()),
-    ("link", "<a href=javascript:alert(4)>link</a>", "https://example.com/x", None),
-)
-_TREES = {"main": _MAIN_TREE, "small": _SMALL_TREE, "html": _HTML_TREE}
-
-
-def _slugify(title: str, index: int) -> str:
-    slug = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
-    return (slug or f"page-{index}")[:60]
-
-
-def build_tree(space: Space) -> tuple[PageNode, ...]:
-    def make(spec: tuple, path: str, index: int) -> PageNode:
-        kind, title, text, kids = spec
-        text = text.format(title=space.title, key=space.key)
-        node_path = f"{path}/{index}"
-        children = None if kids is None else tuple(
-            make(k, node_path, j) for j, k in enumerate(kids))
-        return PageNode(
-            id=gid("page", f"{space.key}{node_path}"), title=title,
-            slug=_slugify(title, index), kind=kind,
-            body="" if kind == "link" else text, href=text if kind == "link" else "",
-            children=children)
-
-    return tuple(make(s, "", i) for i, s in enumerate(_TREES[space.template]))
-
-
-def walk(nodes: Sequence[PageNode], ancestors: tuple[PageNode, ...] = ()
-         ) -> Iterator[tuple[PageNode, tuple[PageNode, ...]]]:
-    """Every node of a tree with its ancestors, depth first."""
-    for node in nodes:
-        yield node, ancestors
-        yield from walk(node.children or (), (*ancestors, node))
-
-
-_MAIN_CRS = (
-    ("Fix typo in Note G", "open", "grace"),
-    ("Add a chapter on loops 🔁", "open", "alan"),
-    ("ترجمة الفصل الأول", "open", "maryam"),
-    (HTML_TITLE, "open", "mallory"),
-    ("Update installation guide", "merged", "ada"),
-    ("Draft: punch-card appendix", "draft", "ada"),
-    ("Clarify the store", "open", "katherine"),
-    ("Archive old notes", "archived", "edsger"),
-)
-
-
-def change_requests(space: Space) -> list[ChangeRequest]:
-    specs = _MAIN_CRS if space.key == "main" else _MAIN_CRS[:1] if space.key == "html" else ()
-    return [ChangeRequest(space.id, n + 1, subj, status, who, space.hours + n)
-            for n, (subj, status, who) in enumerate(specs)]
-
 
 class Dataset:
     """The sandbox's world, scaled by ``books`` (default user's books) and ``spaces``."""
@@ -355,12 +116,12 @@ class Dataset:
         self._books = {b.id: b for b in _ADA_BOOKS[:nbooks]}
         for books_ in _OTHER_BOOKS.values():
             self._books.update({b.id: b for b in books_})
-        spec_spaces = _SPECIAL_SPACES[:nspaces]
+        spec_spaces = SPECIAL_SPACES[:nspaces]
         self._ngen_spaces = nspaces - len(spec_spaces)
         self.org_spaces: dict[str, Sequence[Space]] = {
-            _ORG0: concat(spec_spaces, Lazy(self._ngen_spaces, self._gen_space)),
-            **_OTHER_SPACES}
-        self._spaces = {s.id: s for seq in _OTHER_SPACES.values() for s in seq}
+            FIRST_ORG: concat(spec_spaces, Lazy(self._ngen_spaces, self._gen_space)),
+            **OTHER_SPACES}
+        self._spaces = {s.id: s for seq in OTHER_SPACES.values() for s in seq}
         self._spaces.update({s.id: s for s in spec_spaces})
         self._gen_ids: dict[str, int] | None = None  # built on first lookup of a generated id
         self.orgs = ORGS
@@ -414,8 +175,8 @@ class Dataset:
 
     # -- orgs, spaces, collections
     def _gen_space(self, i: int) -> Space:
-        coll = _COLL["research"] if i % 4 == 0 else None
-        return Space(f"gen-{i}", _ORG0, f"Space {i:05d}", "📄",
+        coll = COLLECTION_IDS["research"] if i % 4 == 0 else None
+        return Space(f"gen-{i}", FIRST_ORG, f"Space {i:05d}", "📄",
                      "public" if i % 3 == 0 else "private", coll, 100 + i)
 
     def org(self, org_id: str) -> Org | None:
@@ -437,16 +198,16 @@ class Dataset:
         return [c for c in COLLECTIONS if c.org == org_id]
 
     def spaces_in_collection(self, coll_id: str) -> Sequence[Space]:
-        specials = [s for s in _SPECIAL_SPACES if s.collection == coll_id
+        specials = [s for s in SPECIAL_SPACES if s.collection == coll_id
                     and s.id in self._spaces]
-        if coll_id == _COLL["research"]:  # every fourth generated space, computed lazily
+        if coll_id == COLLECTION_IDS["research"]:  # every fourth generated space, computed lazily
             return concat(specials, Lazy((self._ngen_spaces + 3) // 4,
                                          lambda j: self._gen_space(4 * j)))
         return specials
 
     def members_of(self, org_id: str) -> list[tuple[User, str]]:
         roles = ("admin", "create", "edit", "review", "comment", "read")
-        if org_id == _ORG0:
+        if org_id == FIRST_ORG:
             return [(u, roles[i % len(roles)]) for i, u in enumerate(USERS)]
         return [(DEFAULT_USER, "admin"), *((u, "read") for u in USERS[1:4])]
 

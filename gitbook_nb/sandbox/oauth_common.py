@@ -72,6 +72,11 @@ def duplicated(params: dict[str, list[str]], names: Iterable[str]) -> str | None
     return next((n for n in names if len(params.get(n, ())) > 1), None)
 
 
+def first(fields: dict[str, list[str]], name: str) -> str | None:
+    values = fields.get(name)
+    return values[0] if values else None
+
+
 def bad_page(title: str, message: str) -> Response:
     return html_response(400, error_page(title, message))
 

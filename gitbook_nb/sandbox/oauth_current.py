@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .messages import Request, Response, json_response
-from .oauth_common import authorize, duplicated, pkce_ok
+from .oauth_common import authorize, duplicated, first, pkce_ok
 from .store import CODE_LIFETIME, Client
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def token(sb: Sandbox, req: Request) -> Response:
         return _error(400, "invalid_request", f"{dup} appears more than once.")
 
     def field(name: str) -> str | None:
-        return (fields.get(name) or [None])[0]
+        return first(fields, name)
 
     basic = req.basic()
     client = sb.store.client(basic[0] if basic else field("client_id"))
@@ -204,7 +204,7 @@ def revoke(sb: Sandbox, req: Request) -> Response:
     if not tok:
         return _error(400, "invalid_request", "token is required.")
     info = sb.store.lookup(tok)
-    client_id = (req.form.get("client_id") or [None])[0]
+    client_id = first(req.form, "client_id")
     # RFC 7009 2.2: unknown tokens, and tokens of other clients, still answer 200.
     if info is not None and info.client_id is not None and info.client_id == client_id:
         sb.store.revoke(tok)

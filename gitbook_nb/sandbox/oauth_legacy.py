@@ -12,7 +12,7 @@ import secrets
 from typing import TYPE_CHECKING
 
 from .messages import Request, Response, form_response, json_response
-from .oauth_common import authorize, duplicated, pkce_ok, secrets_equal
+from .oauth_common import authorize, duplicated, first, pkce_ok, secrets_equal
 from .store import CODE_LIFETIME
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def access_token(sb: Sandbox, req: Request) -> Response:
         return token_error(sb, req, "invalid_request", f"{dup} appears more than once.")
 
     def field(name: str) -> str | None:
-        return (fields.get(name) or [None])[0]
+        return first(fields, name)
 
     basic = req.basic()
     if basic and field("client_secret") is not None:  # RFC 6749 2.3: one method only

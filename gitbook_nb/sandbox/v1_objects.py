@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from .data import ChangeRequest, Collection, Dataset, Org, PageNode, Space, User, stamp
 
@@ -119,7 +120,8 @@ def page(base: str, s: Space, node: PageNode, path: str, *, fmt: str = "document
                 "pages": kids}
     out = {**common, "kind": "sheet", "type": "document", "slug": node.slug, "path": path,
            "description": node.body[:80], "documentId": node.id + "doc",
-           "urls": {"app": f"{base}/app/o/{s.org}/s/{s.id}/{path}"}, "layout": dict(_LAYOUT),
+           "urls": {"app": f"{base}/app/o/{s.org}/s/{s.id}/{quote(path)}"},
+           "layout": dict(_LAYOUT),
            "tags": [], "pages": kids}
     if fmt == "markdown":
         out["markdown"] = markdown(node)
@@ -158,4 +160,4 @@ def search_page(base: str, s: Space, node: PageNode, path: str,
     return {"id": node.id, "title": node.title, "description": node.body[:80],
             "path": path, "score": round(1.0 / rank, 4), "rank": rank,
             "resultType": "page", "ancestors": [{"title": a.title} for a in ancestors],
-            "sections": [], "urls": {"app": f"{base}/app/o/{s.org}/s/{s.id}/{path}"}}
+            "sections": [], "urls": {"app": f"{base}/app/o/{s.org}/s/{s.id}/{quote(path)}"}}
