@@ -4,8 +4,9 @@ All stores share one small interface, keyed by ``(issuer host, client id)`` (D3)
 
     get(key) -> Token | None;  set(key, token);  delete(key);  clear();  describe() -> str
 
-Re-exported from :mod:`gitbook_nb.tokens`. Tokens are serialised as JSON; the access and
-refresh tokens are revealed only into the store itself (a 0600 file or the keyring).
+The keyring store is in ``keyring_store.py``; all are re-exported from :mod:`gitbook_nb.tokens`.
+Tokens are serialised as JSON; the access and refresh tokens are revealed only into the store
+itself (a 0600 file or the keyring).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from .tokens import Secret, Token
 
 __all__ = [
     "FileStore",
-    "KeyringStore",
     "MemoryStore",
     "TokenStore",
     "persistence_allowed",
@@ -303,118 +303,3 @@ class FileStore:
     def clear(self) -> None:
         with self._lock:
             self._unlink()
-
-
-# F3: backends that are no protection at all, by "module.Class" anywhere in the MRO.
-_REFUSED_BACKENDS = frozenset({
-    "keyring.backends.fail.Keyring",
-    "keyring.backends.null.Keyring",
-    "keyrings.alt.file.PlaintextKeyring",
-})
-
-
-def _backend_problem(backend: Any) -> str | None:
-    chain = getattr(backend, "backends", None)
-    if type(backend).__name__ == "ChainerBackend":
-        if not chain:
-            return "no keyring backend is available"
-        for sub in chain:
-            problem = _backend_problem(sub)
-            if problem:
-                return problem
-        return None
-    for cls in type(backend).__mro__:
-        name = f"{cls.__module__}.{cls.__qualname__}"
-        if name in _REFUSED_BACKENDS or "plaintext" in name.lower():
-            return f"the keyring backend {name} does not protect secrets"
-    return None
-
-
-class KeyringStore:
-    """F3: the system keyring, only with a real backend; never a silent plaintext fallback.
-
-    ``keyring`` is imported here, not at module import (an optional extra). ``backend`` lets
-    a caller (or test) pass a backend instance instead of the system default.
-    """
-
-    SERVICE = "gitbook_nb"
-    _INDEX = "__index__"
-
-    def __init__(self, backend: Any = None) -> None:
-        try:
-            import keyring
-            import keyring.errors
-        except ImportError:
-            raise StorageError("the keyring store needs the 'keyring' package",
-                               hint="pip install keyring, or use token_store='file'") from None
-        self._errors: tuple[type[BaseException], ...] = (keyring.errors.KeyringError,)
-        self._backend = backend if backend is not None else keyring.get_keyring()
-        problem = _backend_problem(self._backend)
-        if problem:
-            raise StorageError(problem, hint="install a system keyring, or use "
-                               "token_store='file' (a 0600 file) or the default memory store")
-        self._lock = threading.Lock()
-
-    def describe(self) -> str:
-        return f"keyring ({type(self._backend).__module__}.{type(self._backend).__qualname__})"
-
-    def __repr__(self) -> str:
-        return f"KeyringStore({type(self._backend).__qualname__})"
-
-    @staticmethod
-    def _user(key: Key) -> str:
-        return json.dumps(list(key))
-
-    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return fn(self.SERVICE, *args)
-        except self._errors as exc:
-            raise StorageError(f"the keyring refused: {type(exc).__name__}") from None
-
-    def _index(self) -> list[str]:
-        raw = self._call(self._backend.get_password, self._INDEX)
-        try:
-            index = json.loads(raw) if raw else []
-            return [u for u in index if isinstance(u, str)]
-        except (ValueError, TypeError):
-            return []
-
-    def get(self, key: Key) -> Token | None:
-        with self._lock:
-            raw = self._call(self._backend.get_password, self._user(key))
-        if raw is None:
-            return None
-        try:
-            return token_from_dict(json.loads(raw))
-        except (ValueError, TypeError, RecursionError):
-            warnings.warn("gitbook_nb: an unreadable token in the keyring was ignored",
-                          stacklevel=2)
-            return None
-
-    def set(self, key: Key, token: Token) -> None:
-        entry = token_to_dict(token)
-        entry["issuer"], entry["client_id"] = key
-        with self._lock:
-            self._call(self._backend.set_password, self._user(key), json.dumps(entry))
-            index = self._index()
-            if self._user(key) not in index:
-                index.append(self._user(key))
-                self._call(self._backend.set_password, self._INDEX, json.dumps(index))
-
-    def _delete_user(self, user: str) -> None:
-        try:
-            self._backend.delete_password(self.SERVICE, user)
-        except self._errors:
-            pass  # PasswordDeleteError: already gone
-
-    def delete(self, key: Key) -> None:
-        with self._lock:
-            self._delete_user(self._user(key))
-            index = [u for u in self._index() if u != self._user(key)]
-            self._call(self._backend.set_password, self._INDEX, json.dumps(index))
-
-    def clear(self) -> None:
-        with self._lock:
-            for user in self._index():
-                self._delete_user(user)
-            self._delete_user(self._INDEX)

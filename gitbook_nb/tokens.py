@@ -32,10 +32,15 @@ _STORE_NAMES = frozenset({"FileStore", "KeyringStore", "MemoryStore", "TokenStor
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and linters
-    from .stores import FileStore, KeyringStore, MemoryStore, TokenStore, persistence_allowed
+    from .keyring_store import KeyringStore
+    from .stores import FileStore, MemoryStore, TokenStore, persistence_allowed
 
 
 def __getattr__(name: str) -> Any:
+    if name == "KeyringStore":
+        from .keyring_store import KeyringStore
+
+        return KeyringStore
     if name in _STORE_NAMES:
         from . import stores
 
