@@ -268,6 +268,8 @@ def test_callback_page_escapes_everything(sb):
     assert "<script>alert(1)" not in resp.text
     assert "&lt;script&gt;" in resp.text or "%3Cscript%3E" in resp.text
     assert "Copy" in resp.text and "notebook" in resp.text
+    csp = resp.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'sha256-" in csp  # A8, one script
 
 
 def test_token_answer_is_not_json_by_default_and_parses_as_form(sb):

@@ -62,6 +62,12 @@ def error_page(title: str, message: str) -> str:
     return _page(title, body)
 
 
+# Behind a proxy (Binder, jupyter-server-proxy) the sandbox cannot know the address the browser
+# used, so the page shows the browser's own location when scripts run (the only script
+# allowed by the page's CSP hash), and the server-side guess otherwise.
+CALLBACK_SCRIPT = 'document.getElementById("address").value = window.location.href;'
+
+
 def callback_page(address: str, params: dict[str, list[str]]) -> str:
     """Where the sandbox's own redirect URI lands: show the address to paste in the notebook."""
     error = (params.get("error") or [""])[0]
@@ -77,5 +83,6 @@ def callback_page(address: str, params: dict[str, list[str]]) -> str:
             f"paste it into the login box in <b>your own notebook</b>. Do not paste it "
             f"anywhere else: it contains a one-time sign-in code.</p>"
             f'<input id="address" readonly value="{escape(address, quote=True)}">'
-            f'<p class="muted">You can close this tab afterwards.</p>')
+            f'<p class="muted">You can close this tab afterwards.</p>'
+            f"<script>{CALLBACK_SCRIPT}</script>")
     return _page("Copy this address into your notebook", body)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import api_legacy, api_v1, oauth_current, oauth_legacy
 from .faults import apply
 from .messages import Headers, Request, Response, error_for_path, html_response
-from .pages import callback_page
+from .pages import CALLBACK_SCRIPT, callback_page
 
 if TYPE_CHECKING:
     from .app import Sandbox
@@ -38,7 +38,7 @@ def route(sb: Sandbox, req: Request) -> Response:
             return resp
     if path == "/callback":
         address = sb.url + path + (f"?{req.query}" if req.query else "")
-        return html_response(200, callback_page(address, req.params))
+        return html_response(200, callback_page(address, req.params), (CALLBACK_SCRIPT,))
     return api_legacy.route(sb, req)
 
 
