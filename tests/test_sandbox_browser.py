@@ -51,7 +51,7 @@ def test_callback_page_shows_the_browsers_own_address(sb, browser):
     page.close()
 
 
-def test_html_client_name_renders_as_text(sb, browser):
+def test_E6_html_client_name_renders_as_text(sb, browser):
     import requests
 
     reg = requests.post(sb.url + "/register", timeout=10, json={

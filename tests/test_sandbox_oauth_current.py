@@ -267,7 +267,7 @@ def test_scopes_are_enforced_with_a_403_naming_the_scope(sb):
     assert denied.json()["error"]["message"] == "Missing scope: space:read"
 
 
-def test_consent_page_escapes_an_html_client_name(sb):
+def test_E6_consent_page_escapes_an_html_client_name(sb):
     client_id = register(sb, name="<img src=x onerror=alert(1)>")
     login = Login(sb, client_id, scopes="user:read")
     page = requests.get(login.url, timeout=10)

@@ -75,7 +75,8 @@ def test_full_flow_form_encoded_answer(sb):
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
     assert "gitbook_nb demo app" in page.text
     assert "Approve" in page.text and "Deny" in page.text
-    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Frame-Options"] == "DENY"  # A8: the consent page is never framed
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     location = sb.approve(url)
     assert location.startswith(sb.redirect_uri + "?")
     q = query_of(location)
@@ -260,7 +261,7 @@ def test_duplicate_and_unsupported_parameters_redirect_with_error(sb):
     assert q["error"] == ["unsupported_response_type"] and q["state"] == [state]
 
 
-def test_callback_page_escapes_everything(sb):
+def test_E6_A8_callback_page_escapes_everything_and_refuses_framing(sb):
     evil = '"><script>alert(1)</script>'
     resp = requests.get(f"{sb.url}/callback", params={"code": evil, "state": "s",
                                                        "error": evil}, timeout=10)

@@ -26,6 +26,15 @@ def test_binds_loopback_only():
         assert "secret" not in repr(sb) and sb.client_secret not in repr(sb)
 
 
+def test_error_style_is_validated():
+    sb = Sandbox(error_style="rfc6749")
+    assert sb.error_style == "rfc6749"
+    with pytest.raises(ValueError):
+        sb.error_style = "xml"
+    with pytest.raises(ValueError):
+        Sandbox(error_style="github-ish")
+
+
 def test_url_needs_a_started_server():
     sb = Sandbox()
     with pytest.raises(RuntimeError):

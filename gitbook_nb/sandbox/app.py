@@ -24,6 +24,8 @@ from .oauth_current import SCOPES
 from .paging import Cursors
 from .store import Store
 
+ERROR_STYLES = ("github", "rfc6749")
+
 
 @dataclass(frozen=True)
 class LoggedRequest:
@@ -56,7 +58,7 @@ class Sandbox:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError("the sandbox binds a loopback address only (127.0.0.1 or ::1)")
         self.host, self.port = host, port
-        self.error_style = error_style  # "github" | "rfc6749"; may change at run time
+        self.error_style = error_style
         self.access_token_ttl = access_token_ttl
         self.rate_limit = rate_limit
         self.clock = clock
@@ -77,6 +79,17 @@ class Sandbox:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.ids = self._well_known_ids()
+
+    @property
+    def error_style(self) -> str:
+        """How the legacy token endpoint reports errors: "github" or "rfc6749" (switchable)."""
+        return self._error_style
+
+    @error_style.setter
+    def error_style(self, style: str) -> None:
+        if style not in ERROR_STYLES:
+            raise ValueError(f"error_style must be one of {ERROR_STYLES}, not {style!r}")
+        self._error_style = style
 
     def _well_known_ids(self) -> dict[str, str]:
         data = self.data
