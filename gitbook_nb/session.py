@@ -17,12 +17,12 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from . import config, oauth
 from .calls import CallsMixin
 from .errors import ConfigError, FlowUsedError, GitBookError, LoginError, StorageError
 from .tokens import MemoryStore, Secret, Token
+from .urls import host_key as host_of  # host[:port], default port dropped: the D3 key
 
 __all__ = [
     "KernelSession",
@@ -48,11 +48,6 @@ __all__ = [
 # RFC 6750 b64token: what a bearer token may look like on the wire.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 PAT_CLIENT_ID = "personal-access-token"
-
-
-def host_of(url: str) -> str:
-    """``host[:port]`` of a URL, lower-cased: the unit tokens are pinned to (D3)."""
-    return (urlsplit(url).netloc.rsplit("@", 1)[-1]).lower()
 
 
 class KernelSession(CallsMixin):
