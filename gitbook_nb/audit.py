@@ -60,6 +60,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"(?i)client_secret[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9\-._~+/]{8,}=*)")),
     ("bearer token", re.compile(r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{8,}=*)")),
 ]
+MAX_NOTEBOOK_BYTES = 512 * 2**20  # /dev/zero or a disk image must not hang the kernel
 _MASK_CHARS = frozenset("*•…")
 # Binary parts worth decoding: attachments and base64 output data (images may carry text
 # chunks, PDFs embed text).
@@ -149,7 +150,12 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, str]]:
 def load_notebook(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(source, Mapping):
         return source
+    if os.path.exists(source) and not os.path.isfile(source):
+        raise AuditError(f"{os.fspath(source)!s} is not a regular file")
     try:
+        if os.path.getsize(source) > MAX_NOTEBOOK_BYTES:
+            raise AuditError(f"{os.fspath(source)!s} is larger than "
+                             f"{MAX_NOTEBOOK_BYTES // 2**20} MiB; not a notebook to audit here")
         with open(source, encoding="utf-8") as fh:
             data = json.load(fh)
     except FileNotFoundError:

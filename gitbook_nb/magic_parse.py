@@ -131,6 +131,7 @@ def _build_parser() -> _Parser:
 
 
 _PARSER = _build_parser()
+_RESERVED_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit"})
 _TAKES_VALUE = {f for flags, kw in OPTION_SPECS if "action" not in kw for f in flags}
 _FLAGS = {f for flags, _ in OPTION_SPECS for f in flags}
 
@@ -234,7 +235,8 @@ def _options(opt_words: list[str]) -> Options:
         if not columns:
             raise MagicLineError("--columns needs at least one column name")
     if ns.output is not None and (not ns.output.isidentifier() or keyword.iskeyword(ns.output)
-                                  or ns.output.startswith("__")):
+                                  or ns.output.startswith("_") or ns.output in _RESERVED_NAMES):
+        # IPython's own names (In, Out, _, get_ipython...) are not overwritten by accident
         raise MagicLineError(f"-o needs a Python variable name, got {ns.output[:40]!r}")
     return Options(all=ns.all or ns.max_pages is not None, max_pages=ns.max_pages,
                    limit=ns.limit, output=ns.output, json=ns.json, columns=columns,

@@ -132,6 +132,8 @@ def test_max_pages_implies_all_and_limit_is_a_page_size():
     ("/x -o 1abc", "variable name"),
     ("/x -o class", "variable name"),
     ("/x -o __builtins__", "variable name"),
+    ("/x -o get_ipython", "variable name"),
+    ("/x -o _", "variable name"),
     ("/x --json --columns a", "cannot be combined"),
     ("/x --columns ,", "at least one"),
     ("/x --wat", "unknown option --wat"),

@@ -43,6 +43,13 @@ def magics(shell):
     shell.run_line_magic("xmode", "Context")
 
 
+@pytest.fixture(scope="module")
+def pat(sandbox) -> str:
+    """This module's own personal token: the sandbox's rate limit is per token, and other
+    modules hammer the seeded one (G2)."""
+    return sandbox.mint_token()
+
+
 @pytest.fixture
 def kernel(sb, magics):
     """A fresh kernel session pointed at the test sandbox (current API), not signed in."""
@@ -53,19 +60,19 @@ def kernel(sb, magics):
 
 
 @pytest.fixture
-def signed_in(kernel, sb):
-    kernel.login_with_token(sb.personal_token)
+def signed_in(kernel, sb, pat):
+    kernel.login_with_token(pat)
     sb.clear_log()
     return kernel
 
 
 @pytest.fixture
-def legacy(sb, magics):
+def legacy(sb, magics, pat):
     """A session on the sandbox's legacy API (books, legacy envelope), signed in."""
     k = reset_session(KernelSession(environ={}))
     k.configure(profile="legacy", api_url=sb.url, authorize_url=sb.url + "/oauth/authorize",
                 token_url=sb.url + "/oauth/access_token")
-    k.login_with_token(sb.personal_token)
+    k.login_with_token(pat)
     sb.clear_log()
     yield k
     reset_session(KernelSession(environ={}))
@@ -120,16 +127,16 @@ def test_call_before_login_is_one_line_and_sends_nothing(shell, kernel, sb, caps
     assert sb.requests == []
 
 
-def test_gitbook_token_environment_variable_signs_in(shell, sb, magics, monkeypatch):
-    monkeypatch.setenv("GITBOOK_TOKEN", sb.personal_token)
+def test_gitbook_token_environment_variable_signs_in(shell, sb, magics, monkeypatch, pat):
+    monkeypatch.setenv("GITBOOK_TOKEN", pat)
     k = reset_session(KernelSession())
     k.configure(api_url=sb.url + "/v1", oauth_url=sb.url)
     try:
         assert run(shell, "whoami").data["name"] == sb.user
         # E5: the live token from the environment is refused on the line too
         with pytest.raises(UsageError) as info:
-            run(shell, f"GET /user q=x{sb.personal_token}")
-        assert sb.personal_token not in str(info.value)
+            run(shell, f"GET /user q=x{pat}")
+        assert pat not in str(info.value)
     finally:
         reset_session(KernelSession(environ={}))
 
@@ -137,13 +144,13 @@ def test_gitbook_token_environment_variable_signs_in(shell, sb, magics, monkeypa
 # ------------------------------------------------------------------ shortcuts
 
 
-def test_orgs_shortcut(shell, signed_in, sb):
+def test_orgs_shortcut(shell, signed_in, sb, pat):
     res = run(shell, "orgs")
     assert isinstance(res, Result) and res.status == 200
     assert sb.ids["org"] in [r["id"] for r in res.rows]
     (req,) = sb.requests
     assert (req.method, req.path) == ("GET", "/v1/orgs")
-    assert req.headers.get("Authorization") == f"Bearer {sb.personal_token}"
+    assert req.headers.get("Authorization") == f"Bearer {pat}"
 
 
 def test_spaces_shortcut_with_interpolated_org(shell, signed_in, sb):
@@ -333,14 +340,14 @@ def test_columns_option(shell, signed_in, sb):
 # ------------------------------------------------------------------ dry run
 
 
-def test_dry_run_shows_masked_request_and_curl_and_sends_nothing(shell, signed_in, sb):
+def test_dry_run_shows_masked_request_and_curl_and_sends_nothing(shell, signed_in, sb, pat):
     view = run(shell, f"GET /orgs/{sb.ids['org']}/spaces limit=3 --dry-run")
     html, text = shown(shell, view)
     assert f"GET {sb.url}/v1/orgs/{sb.ids['org']}/spaces?limit=3" in text
     assert f"Authorization: Bearer {MASK}" in text
     assert '-H "Authorization: Bearer $GITBOOK_TOKEN"' in text
     for out in (text, html, view.text):
-        assert sb.personal_token not in out
+        assert pat not in out
     assert sb.requests == []
 
 
@@ -390,7 +397,7 @@ def test_5xx(shell, signed_in, sb, code):
         run(shell, "orgs")
 
 
-def test_debug_shows_the_full_error_without_secrets(shell, signed_in, sb):
+def test_debug_shows_the_full_error_without_secrets(shell, signed_in, sb, pat):
     sb.add_fault("status", path="/v1/orgs", code=500)
     with pytest.raises(UsageError) as info:
         run(shell, "orgs --debug")
@@ -398,7 +405,7 @@ def test_debug_shows_the_full_error_without_secrets(shell, signed_in, sb):
     for part in ("type: gitbook_nb.errors.ServerError", "method: GET", "path: /orgs",
                  "status: 500", "hint:"):
         assert part in text
-    assert sb.personal_token not in text
+    assert pat not in text
 
 
 def test_bad_lines_send_nothing(shell, signed_in, sb):
@@ -412,7 +419,7 @@ def test_bad_lines_send_nothing(shell, signed_in, sb):
 # ------------------------------------------------------------------ other subcommands
 
 
-def test_whoami_status_config_history(shell, signed_in, sb):
+def test_whoami_status_config_history(shell, signed_in, sb, pat):
     assert run(shell, "whoami").data["name"] == sb.user
     status = run(shell, "status").data
     assert status["signed_in"] and status["token_source"] == "pat"
@@ -423,7 +430,7 @@ def test_whoami_status_config_history(shell, signed_in, sb):
     assert [(r["method"], r["path"], r["status"], r["pages"]) for r in history.rows][-1] == (
         "GET", "/orgs", 200, 1)
     for out in shown(shell, history) + shown(shell, status and run(shell, "status")):
-        assert sb.personal_token not in out
+        assert pat not in out
 
 
 def test_config_sets_values_and_masks_secrets(shell, kernel, sb):
@@ -451,9 +458,9 @@ def test_history_without_calls(shell, kernel):
     assert "no calls yet" in text
 
 
-def test_login_token_uses_the_prompt(shell, kernel, sb, magics, capsys):
+def test_login_token_uses_the_prompt(shell, kernel, sb, magics, capsys, pat):
     prompts = []
-    magics.secret_prompt = lambda prompt: prompts.append(prompt) or sb.personal_token
+    magics.secret_prompt = lambda prompt: prompts.append(prompt) or pat
     assert run(shell, "login --token") is None
     assert f"Signed in as {sb.user}" in capsys.readouterr().out
     assert "personal access token" in prompts[0]
@@ -508,15 +515,15 @@ def _notebook_with(text: str) -> dict:
          "outputs": [{"output_type": "stream", "name": "stdout", "text": text}]}]}
 
 
-def test_E7_audit_magic_finds_the_live_token(shell, signed_in, sb, tmp_path):
+def test_E7_audit_magic_finds_the_live_token(shell, signed_in, sb, tmp_path, pat):
     path = tmp_path / "leaky notebook.ipynb"
-    path.write_text(json.dumps(_notebook_with(f"token is {sb.personal_token}\n")))
+    path.write_text(json.dumps(_notebook_with(f"token is {pat}\n")))
     shell.user_ns["nb_path"] = str(path)
     res = run(shell, "audit {nb_path}")
     assert [(r["cell"], r["part"], r["kind"]) for r in res.rows] == [
         (0, "outputs[0].text", "live token")]
     for out in shown(shell, res):
-        assert sb.personal_token not in out
+        assert pat not in out
         assert "1 finding" in out
 
 
@@ -549,13 +556,13 @@ def test_D4_paths_are_refused_before_any_request(shell, signed_in, sb):
     assert sb.requests == []
 
 
-def test_E5_token_on_the_line_is_refused_without_echo(shell, signed_in, sb):
-    shell.user_ns["tok"] = sb.personal_token
-    for line in (f"GET /user q={sb.personal_token}", "GET /user token=abcdef",
-                 "login --token " + sb.personal_token, "GET /user/{tok}"):
+def test_E5_token_on_the_line_is_refused_without_echo(shell, signed_in, sb, pat):
+    shell.user_ns["tok"] = pat
+    for line in (f"GET /user q={pat}", "GET /user token=abcdef",
+                 "login --token " + pat, "GET /user/{tok}"):
         with pytest.raises(UsageError) as info:
             run(shell, line)
-        assert sb.personal_token not in str(info.value)
+        assert pat not in str(info.value)
         assert "%gitbook login --token" in str(info.value)
     assert sb.requests == []
 
@@ -570,7 +577,7 @@ def test_E6_html_looking_titles_render_as_text(shell, signed_in, sb):
         assert "<img src=x onerror=alert(1)>" in text
 
 
-def test_E1_whos_and_reprs_show_no_token(shell, signed_in, sb, magics, capsys):
+def test_E1_whos_and_reprs_show_no_token(shell, signed_in, sb, magics, capsys, pat):
     run(shell, "orgs -o leaked_maybe")
     shell.user_ns["sess"] = get_session()
     shell.user_ns["tok_obj"] = get_session().token
@@ -578,7 +585,7 @@ def test_E1_whos_and_reprs_show_no_token(shell, signed_in, sb, magics, capsys):
     assert "leaked_maybe" in out
     for text in (out, err, repr(get_session()), repr(magics), repr(vars(magics)),
                  repr(get_session().token)):
-        assert sb.personal_token not in text
+        assert pat not in text
 
 
 def _closed_port() -> int:
@@ -587,7 +594,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_E2_verbose_tracebacks_hold_no_token(shell, signed_in, sb, magics, capsys):
+def test_E2_verbose_tracebacks_hold_no_token(shell, signed_in, sb, magics, capsys, pat):
     shell.run_line_magic("xmode", "Verbose")
     capsys.readouterr()
     sb.add_fault("status", path="/v1/orgs", code=500)
@@ -596,18 +603,18 @@ def test_E2_verbose_tracebacks_hold_no_token(shell, signed_in, sb, magics, capsy
     shell.run_line_magic("config", "GitBookMagics.timeout = 0.2")
     out_timeout = "".join(cell(shell, capsys, "%gitbook /user"))
     # a refused connection, with a token that would be sent (GITBOOK_TOKEN fits any host)
-    k = reset_session(KernelSession(environ={"GITBOOK_TOKEN": sb.personal_token}))
+    k = reset_session(KernelSession(environ={"GITBOOK_TOKEN": pat}))
     k.configure(api_url=f"http://127.0.0.1:{_closed_port()}/v1", max_retries=0)
     out_refused = "".join(cell(shell, capsys, "%gitbook orgs"))
     for out in (out_500, out_timeout, out_refused):
         assert out.startswith("UsageError: ") and "Traceback" not in out
-        assert sb.personal_token not in out
+        assert pat not in out
     assert "500" in out_500
     assert "not signed in" not in out_refused
 
 
 def test_E2_unexpected_errors_print_no_token_in_verbose_frames(shell, signed_in, sb, magics,
-                                                               capsys):
+                                                               capsys, pat):
     class Broken:
         get_session = staticmethod(get_session)
 
@@ -619,7 +626,7 @@ def test_E2_unexpected_errors_print_no_token_in_verbose_frames(shell, signed_in,
     capsys.readouterr()
     out = "".join(cell(shell, capsys, "%gitbook GET /user"))
     assert "RuntimeError" in out and "live" in out  # the frame's locals were printed...
-    assert sb.personal_token not in out  # ...but the live secrets only as a mask
+    assert pat not in out  # ...but the live secrets only as a mask
 
 
 def test_100k_rows_render_bounded_with_footer(shell, magics):
