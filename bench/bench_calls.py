@@ -103,6 +103,13 @@ def main() -> None:
         }
         if sh is not None:
             cases["%gitbook GET /user"] = run(lambda: magic_call(sh, "GET /user"))
+            # the breakdown: where the magic's extra time goes (printed, not goals)
+            fmt = sh.display_formatter.format
+            cases["  get + display formatter"] = run(lambda: fmt(gitbook_nb.get("/user")))
+            cases["  %gitbook, no rendering"] = run(
+                lambda: sh.run_line_magic("gitbook", "GET /user"))
+            cases["  %gitbook + _repr_html_ only"] = run(
+                lambda: sh.run_line_magic("gitbook", "GET /user")._repr_html_())
         times = interleaved(cases, rounds=args.rounds)
         med = print_table(
             f"GET /v1/user, {per_round * args.rounds} calls per case, sandbox {where}",

@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,7 +67,7 @@ def run(script: str, extra: list[str], env: dict[str, str]) -> tuple[dict | None
 def table(results: list[dict], m: dict[str, str]) -> str:
     out = [
         f"Measured {m['date']} on {m['arch']}, {m['cpu']}, {m['cores']} cores, "
-        f"Python {m['python']}, {m['os']}.",
+        f"Python {m['python']}, {m['os']}; 1-minute load average {m.get('load', '?')}.",
         "",
         "| figure | goal | measured | verdict | detail |",
         "|---|---|---|---|---|",
@@ -82,10 +83,29 @@ def table(results: list[dict], m: dict[str, str]) -> str:
     return "\n".join(out) + "\n"
 
 
+def load() -> float:
+    """The 1-minute load average (other work on the machine skews every figure)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
+def wait_quiet(limit_s: float, threshold: float = 1.0) -> None:
+    """Poll the load average until it drops below ``threshold`` or ``limit_s`` passes."""
+    deadline = time.monotonic() + limit_s
+    while load() >= threshold and time.monotonic() < deadline:
+        print(f"  load average {load():.2f} >= {threshold}: waiting for a quieter machine",
+              flush=True)
+        time.sleep(10)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small counts; README left as is")
     ap.add_argument("--only", nargs="*", help="script names to run (e.g. bench_calls.py)")
+    ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                    help="first wait up to SECONDS for the 1-minute load average to drop below 1")
     args = ap.parse_args()
 
     env = dict(os.environ)
@@ -95,14 +115,21 @@ def main() -> None:
     if args.only:
         plan = [p for p in plan if p[0] in args.only]
 
+    if args.wait_quiet:
+        wait_quiet(args.wait_quiet)
     m = machine()
+    load_before = load()
     results, logs = [], []
     for script, extra in plan:
         result, log = run(script, extra, env)
         results.append(result)
         logs.append(f"### {script} {' '.join(extra)}\n\n```\n{log.rstrip()}\n```\n")
 
+    m["load"] = f"{load_before:.2f} before, {load():.2f} after"
     text = table(results, m)
+    if max(load_before, load()) >= 1.5:
+        text = ("**Warning: the machine was busy during this run (load average above 1.5 on "
+                "2 cores); the ratios are skewed. Rerun on a quiet machine.**\n\n" + text)
     print("\n" + text)
     mode = "quick run (`--quick`)" if args.quick else "full run"
     (BENCH / "RESULTS.md").write_text(
