@@ -47,9 +47,32 @@ quoted = paths.map(lambda s: f"'{s}'") | paths.map(lambda s: f'"{s}"')
 word = st.one_of(st.sampled_from(WORDS), st.sampled_from(OPTS), paths, pairs, quoted,
                  st.text(max_size=8))
 structured = st.lists(word, min_size=1, max_size=8).map(" ".join)
-lines = st.one_of(structured, structured, st.text(max_size=60))
+# Mostly-valid lines from the grammar, and the same lines with one hostile piece spliced in:
+# the fuzz must reach the deep parts of the parser, not only its first refusal.
+segment = st.sampled_from(["orgs", "spaces", "abc", "-Mx", "{v}", "{u}", "{n}", "{d.k}", "ü",
+                           "x%20y", "content", "search"])
+good_path = st.lists(segment, min_size=1, max_size=4).map(lambda s: "/" + "/".join(s))
+good_pair = st.tuples(st.sampled_from(["q", "limit", "page", "query"]),
+                      st.sampled_from(["1", "'a b'", "{u}", '"x y"', "ü", "{{lit}}"])
+                      ).map("=".join)
+good_opts = st.lists(st.sampled_from(["--all", "--json", "--dry-run", "--debug", "-o res",
+                                      "--columns id", "--limit 5", "--max-pages 2"]),
+                     max_size=2).map(" ".join)
+call_line = st.tuples(st.sampled_from(["", "GET ", "POST ", "DELETE ", "HEAD ", "PATCH "]),
+                      good_path, st.lists(good_pair, max_size=2).map(" ".join), good_opts
+                      ).map(lambda t: f"{t[0]}{t[1]} {t[2]} {t[3]}")
+shortcut_line = st.tuples(
+    st.sampled_from(["orgs", "spaces {v}", "spaces -Mx", "pages abc", "search abc 'q w'",
+                     "books", "whoami", "status", "history", "config", "logout",
+                     "config read_timeout=5", "audit x.ipynb", "login --token",
+                     "login --flow legacy"]),
+    good_opts).map(" ".join)
+grammar = st.one_of(call_line, shortcut_line)
+mutated = st.tuples(grammar, st.sampled_from(PIECES + OPTS), st.integers(0, 60)).map(
+    lambda t: t[0][:t[2]] + t[1] + t[0][t[2]:])
+lines = st.one_of(grammar, mutated, structured, st.text(max_size=60))
 cells = st.one_of(
-    st.none(),
+    st.none(), st.none(), st.none(), st.none(),
     st.sampled_from(['{"a": {v}}', '{"a": "{u} {{x}}"}', "{", '{"t": "' + LIVE + '"}', "[]",
                      "null", '{"a": {missing}}', '{"a": {d}}', '{"a": {tok}}', "  \n"]),
     st.text(max_size=30),
