@@ -387,9 +387,11 @@ def test_D7_writes_are_never_retried(sb, method, fault):
     sleeps: list[float] = []
     params = dict(fault)
     sb.add_fault(params.pop("kind"), path="/v1/user", **params)
-    with pytest.raises(APIError):
+    with pytest.raises(APIError) as info:
         _client(sb, sleeps=sleeps).request(method, "/user", json={"x": 1})
     assert len(_v1(sb)) == 1 and sleeps == []
+    if isinstance(info.value, RateLimitedError):  # not retried, but the wait is still told
+        assert info.value.retry_after == 1.0
 
 
 def test_D7_429_small_retry_after_is_honoured(sb):
