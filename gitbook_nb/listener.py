@@ -76,7 +76,7 @@ def origin_from_headers(headers: Any) -> str | None:
 
 class _Server(HTTPServer):
     allow_reuse_address = False  # a fixed port must really be free, not shared
-    timeout = 0.25  # handle_request() returns this often so close()/expiry are noticed
+    timeout = 0.1  # handle_request() returns this often so close()/expiry are noticed
 
     def __init__(self, addr: tuple[str, int], listener: Listener, family: int) -> None:
         self.address_family = family

@@ -1,0 +1,340 @@
+"""One interactive login, without the widgets: mode, listener, expiry timer, secret, finish.
+
+Split from ``widget.py`` so the view stays thin: this class knows nothing about ipywidgets or
+IPython (the layering test holds it to that). It asks its view to show things through a few
+``_view_*`` methods that :class:`gitbook_nb.widget.LoginWidget` implements.
+
+Secrets (SECURITY.md E4): the client secret from getpass and a redirect that arrived before
+the secret was typed live only here, in kernel memory, as :class:`Secret`; never in a trait.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import environment
+from .errors import GitBookError, LoginError, TokenExchangeError
+from .listener import Listener
+from .tokens import Secret
+
+__all__ = ["LoginFlow", "NoStdinError"]
+
+MODE_TEXT = {
+    "local": "listening on this machine: no paste needed",
+    "proxy": "through the Jupyter server's proxy (Binder/JupyterHub): no paste needed",
+}
+# Token-endpoint error codes that mean "the client secret is wrong": ask for it again.
+_BAD_SECRET = {"incorrect_client_credentials", "invalid_client", "unauthorized_client"}
+
+
+class NoStdinError(Exception):
+    """The front end cannot answer a getpass prompt (Voila, a comm callback, no kernel)."""
+
+
+class LoginFlow:
+    """The logic of one login widget. ``mode``: ``"local"`` (loopback listener), ``"proxy"``
+    (listener behind the Jupyter server's proxy), ``"paste"``, or ``"env"`` (GITBOOK_TOKEN)."""
+
+    def __init__(
+        self,
+        session: Any,
+        env: environment.Environment,
+        *,
+        mode: str | None = None,
+        secret_prompt: Callable[[str], str] | None = None,
+    ) -> None:
+        self.session = session
+        self.env = env
+        self._forced_mode = mode
+        self._secret_prompt = secret_prompt
+        self._lock = threading.RLock()
+        self._flow: Any = None
+        self._listener: Listener | None = None
+        self._timer: threading.Timer | None = None
+        self._secret: Secret | None = None  # client secret from getpass: kernel memory only
+        self._held: Secret | None = None  # a redirect that arrived before the secret was typed
+        self._done = False
+        self._status_text = ""
+        self.mode = "paste"
+        self.reason = ""
+
+    # ------------------------------------------------------------------ view hooks
+    def _view_link(self, href: str | None, note: str = "") -> None: ...
+    def _view_title(self, text: str) -> None: ...
+    def _view_mode(self, text: str) -> None: ...
+    def _view_status(self, text: str) -> None: ...
+    def _view_password(self, needed: bool) -> None: ...
+    def _view_take_password(self) -> str:  # read once, empty at once
+        return ""
+    def _view_clear_inputs(self) -> None: ...
+    def _view_inputs_enabled(self, enabled: bool) -> None: ...
+    def _view_env_only(self) -> None: ...
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def authorize_url(self) -> str | None:
+        """The authorize address of this login while it can still be used."""
+        flow = self._flow
+        return None if flow is None or flow.used or self._done else flow.authorize_url
+
+    @property
+    def status(self) -> str:
+        return self._status_text
+
+    def restart(self, *, prompt: bool = False) -> None:
+        """Begin a fresh login (a newer login cancels older ones, A2).
+
+        ``prompt``: may ask for a missing client secret with getpass. Only while a cell runs
+        (from ``login()``): in a button callback ipykernel's stdin is not wired, and the
+        original getpass could block on the kernel's own terminal.
+        """
+        with self._lock:
+            self._teardown()
+            self._flow, self._held, self._done = None, None, False
+            self._view_inputs_enabled(True)
+            try:
+                self._start(prompt)
+            except Exception:
+                self._teardown()
+                raise
+
+    def close(self) -> None:
+        """Stop the listener and timer and cancel this login."""
+        with self._lock:
+            listener = self._teardown()
+            if self._flow is not None and not self._done:
+                self._flow.cancel()
+            self._secret = self._held = None
+        if listener is not None:  # joined outside the lock: its thread may be waiting on it
+            listener.close()
+
+    def complete_with_sandbox(self, approve: bool = True) -> str:
+        """Stand in for the user's click on the sandbox's consent page (tutorials, tests).
+
+        Calls ``session.sandbox.approve`` with the authorize address, then delivers the
+        redirect the way this mode would: to the listener (local and proxy modes; in proxy mode
+        the kernel talks to the listener directly, as it needs no proxy to reach it), or by
+        pasting it. Returns the status line.
+        """
+        sb = self.session.sandbox
+        if sb is None:
+            raise LoginError("complete_with_sandbox() works only with a sandbox profile",
+                             hint="sign in by clicking the link instead")
+        with self._lock:
+            if self.mode == "proxy" and self._flow is None and self._listener is not None:
+                self._listener.started = True
+                self._begin(self._listener.local_redirect_uri)
+            url = self.authorize_url
+        if url is None:
+            return self.status
+        # the kernel opens the sandbox directly: undo the browser (proxy) mapping
+        redirected = sb.approve(environment.local_url(url, self.env), approve=approve)
+        if self.mode in ("local", "proxy") and self._listener is not None:
+            import requests
+
+            with requests.Session() as http:
+                http.trust_env = False  # loopback: no proxy from the environment
+                http.get(redirected, timeout=30, allow_redirects=False)
+        else:
+            self._finish(redirected)
+        return self.status
+
+    # ------------------------------------------------------------------ choosing a mode
+    def _start(self, prompt: bool) -> None:
+        note = self.session.token_from_env_note()
+        self._view_title(f"Sign in to {self.session.target()['description']}")
+        if note is not None:  # "Run All" safety: GITBOOK_TOKEN wins, no login needed
+            self.mode, self.reason = "env", "GITBOOK_TOKEN is set"
+            try:
+                note += f", signed in as {self.session.whoami().get('name')}"
+            except GitBookError as err:
+                note += f"; but checking it failed: {err}"
+            self._view_mode(f"{note}. No sign-in needed; unset GITBOOK_TOKEN to use this "
+                            "login instead.")
+            self._view_env_only()
+            self._set_status(note)
+            return
+        s = self.session.settings
+        self._prepare_secret(s, prompt)
+        if self._forced_mode is not None:
+            self.mode, self.reason, fixed = self._forced_mode, "the caller asked for it", None
+        else:
+            chooses = s.flow == "current" or self.session.sandbox is not None
+            self.mode, self.reason, fixed = environment.login_mode(
+                self.env, chooses_redirect=chooses, redirect_uri=s.redirect_uri)
+        try:
+            if self.mode == "local":
+                host, port, path = fixed or ("127.0.0.1", 0, "/callback")
+                self._listener = Listener(self._from_listener, host=host, port=port,
+                                          path=path, on_timeout=self._expire)
+                self._begin(self._listener.redirect_uri)
+            elif self.mode == "proxy":
+                self._listener = Listener(self._from_listener, on_start=self._on_start,
+                                          on_timeout=self._expire)
+                n = self._listener.start_nonce
+                self._view_link(environment.proxy_path(self._listener.port, f"start?n={n}",
+                                                       prefix=self.env.service_prefix))
+                self._set_status("Click the link to sign in.")
+            else:
+                self._begin(None)
+        except OSError as err:  # the port could not be bound: paste still works
+            self._teardown()
+            self.mode, self.reason = "paste", f"no loopback port could be opened ({err.strerror})"
+            self._safe(lambda: self._begin(None))
+        if self.mode in MODE_TEXT:
+            self._view_mode(f"Mode: {MODE_TEXT[self.mode]} ({self.reason}).")
+        else:
+            self._view_mode(f"Mode: paste mode because {self.reason}.")
+
+    def _begin(self, redirect_uri: str | None) -> None:
+        self._flow = self.session.begin_login(
+            redirect_uri=redirect_uri,
+            browser_url=lambda u: environment.browser_url(u, self.env))
+        self._view_link(self._flow.authorize_url)
+        remaining = self._flow.lifetime - (self._now() - self._flow.created_at)
+        self._timer = threading.Timer(max(remaining, 0.0), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+        self._set_status("Waiting for you to sign in."
+                         if self.mode != "paste" else "Waiting for the pasted address.")
+
+    def _on_start(self, redirect_uri: str) -> str:
+        """Proxy mode: the browser reached /start; now the public redirect URI is known."""
+        with self._lock:
+            try:
+                self._begin(redirect_uri)
+            except Exception as err:
+                self._fail(err)
+                raise
+            return str(self._flow.authorize_url)
+
+    # ------------------------------------------------------------------ secrets
+    def _prepare_secret(self, s: Any, prompt: bool) -> None:
+        needed = self.session.needs_client_secret()
+        if needed and self._secret is None and prompt and self._secret_prompt is not None:
+            try:
+                value = self._secret_prompt(f"Client secret of the GitBook app {s.client_id}: ")
+                self._secret = Secret(value.strip(" \t\r\n")) if value else None
+            except NoStdinError:
+                self._secret = None
+        self._view_password(needed and self._secret is None)
+
+    def _take_secret(self) -> Secret | None:
+        """The secret for this attempt: the typed one (box emptied at once), else getpass's."""
+        typed = self._view_take_password().strip(" \t\r\n")
+        return Secret(typed) if typed else self._secret
+
+    # ------------------------------------------------------------------ finishing
+    def _from_listener(self, url: str) -> tuple[bool, str]:
+        return self._finish(url, hold=True)
+
+    def _finish_held_or(self, text: str) -> tuple[bool, str]:
+        """A click: the pasted text, or (box empty) a redirect held while the secret was asked."""
+        held, self._held = self._held, None
+        if not text.strip() and held is not None and not self._done:
+            return self._finish(held.reveal(), hold=True)
+        return self._finish(text)
+
+    def _finish(self, text: str, *, hold: bool = False) -> tuple[bool, str]:
+        """Finish the login with a redirect (pasted or caught); never raises.
+
+        ``hold``: if the client secret is still missing, keep ``text`` (kernel memory only)
+        until the user types the secret, instead of asking for the address again.
+        """
+        with self._lock:
+            try:
+                return self._finish_locked(text, hold)
+            except Exception as err:  # never let one escape into the widget log
+                return False, self._fail(err)
+            finally:
+                self._view_clear_inputs()  # E4: no pasted address or secret stays in a trait
+
+    def _finish_locked(self, text: str, hold: bool) -> tuple[bool, str]:
+        if self._done:
+            return False, self._set_status("Already signed in with this widget; run "
+                                           "gitbook_nb.login() to sign in again.")
+        if self._flow is None:
+            return False, self._set_status("Click 'Sign in with GitBook' first.")
+        if not text.strip():
+            return False, self._set_status("Paste the address the browser shows after you "
+                                           "approved, then click 'Finish sign-in'.")
+        secret = None
+        if self.session.needs_client_secret():
+            secret = self._take_secret()
+            if not secret:
+                if hold:  # keep the redirect in memory until the secret is typed
+                    self._held = Secret(text)
+                return False, self._set_status(
+                    "Enter the app's client secret in the box above, then click "
+                    "'Finish sign-in'.")
+        try:
+            self.session.finish_login(text, flow=self._flow, client_secret=secret)
+        except TokenExchangeError as err:
+            if err.error in _BAD_SECRET:
+                self._secret = None
+                self._view_password(True)
+            raise
+        self._done, self._secret = True, None
+        self._teardown()
+        host = self.session.target()["host"]
+        try:
+            message = f"Signed in as {self.session.whoami().get('name') or '?'} ({host})"
+        except GitBookError as err:
+            message = f"Signed in ({host}), but reading the user failed: {err}"
+        self._view_link(None, "Sign-in link used.")
+        self._view_inputs_enabled(False)
+        self._view_password(False)
+        return True, self._set_status(message)
+
+    def _fail(self, err: BaseException) -> str:
+        if isinstance(err, GitBookError):
+            message = f"Sign-in failed: {err}"
+        else:  # unexpected: the type only, its text might hold a secret
+            message = (f"Sign-in failed with an unexpected {type(err).__name__}; click "
+                       "'Start again'")
+        flow = self._flow
+        if flow is not None and not flow.active(self._now):
+            # E4: the link holds the state; once the flow is over it goes.
+            self._view_link(None, "Sign-in link used; click 'Start again' for a new one.")
+            self._held = None
+            self._teardown()
+        return self._set_status(message)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done or (self._flow is None and self.mode != "proxy"):
+                return
+            self._view_link(None, "Sign-in link expired; click 'Start again' for a new one.")
+            self._held = None
+            self._set_status("The sign-in link expired (10 minutes); click 'Start again'.")
+            self._teardown()
+
+    # ------------------------------------------------------------------ helpers
+    def _teardown(self) -> Listener | None:
+        """Stop the timer and the listener without waiting (callers may hold the lock that
+        the listener's thread is waiting for); returns the listener for a later join."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close(wait=False)
+        return listener
+
+    def _now(self) -> float:
+        clock = getattr(self.session, "_clock", time.time)
+        return float(clock())
+
+    def _set_status(self, text: str) -> str:
+        self._status_text = " ".join(text.split())
+        self._view_status(self._status_text)
+        return self._status_text
+
+    def _safe(self, fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except Exception as err:
+            self._fail(err)
