@@ -124,7 +124,7 @@ class GitBookMagics(Magics):
             shown, bound = getattr(self, "_do_" + cmd.action)(cmd)
         except GitBookError as err:
             raise UsageError(explain(err, debug=debug, live=live)) from None
-        if cmd.options.output and bound is not None:
+        if cmd.options.output and bound is not None and self.shell is not None:
             self.shell.user_ns[cmd.options.output] = bound
         return shown
 
@@ -186,10 +186,7 @@ class GitBookMagics(Magics):
             sandbox = current.startswith("sandbox")
             self.api.profile(_FLOW_PROFILES[(opts.flow, sandbox)])
         if not opts.token:
-            if self.widget_factory is None:
-                from .widget import login as factory
-            else:
-                factory = self.widget_factory
+            factory = self.widget_factory or _widget_login
             widget = factory()  # displays itself; returning it binds it without a 2nd drawing
             return widget, widget
         host = self.api.status().get("host", "GitBook")
@@ -259,6 +256,12 @@ class GitBookMagics(Magics):
             raise MagicLineError("which notebook? its path is not known here",
                                  hint="%gitbook audit path/to/notebook.ipynb (save it first)")
         return str(path)
+
+
+def _widget_login() -> Any:
+    from .widget import login  # ipywidgets only when a login widget is wanted
+
+    return login()
 
 
 def _setting_value(text: str) -> Any:
