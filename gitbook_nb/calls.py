@@ -58,7 +58,11 @@ class CallsMixin:
     ``_on_unauthorized``, ``token_for`` and ``_lock``."""
 
     _lock: threading.RLock
-    settings: config.Settings
+
+    if TYPE_CHECKING:
+
+        @property
+        def settings(self) -> config.Settings: ...
 
     def _init_calls(self) -> None:
         self._history: deque[dict[str, Any]] = deque(maxlen=HISTORY_LIMIT)

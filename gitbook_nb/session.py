@@ -50,6 +50,21 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 PAT_CLIENT_ID = "personal-access-token"
 
 
+def _needed(value: str | None, name: str) -> str:
+    if not value:
+        raise ConfigError(f"the setting {name} is needed for this flow",
+                          hint=f"configure({name}=...) or choose a profile that has it")
+    return value
+
+
+def _default_token_file() -> str:
+    """~/.config/gitbook_nb/tokens.json (XDG), only ever used after an explicit opt-in (F1)."""
+    import os
+
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "gitbook_nb", "tokens.json")
+
+
 class KernelSession(CallsMixin):
     """All of a kernel's gitbook_nb state. Thread-safe (G2): one lock guards token changes."""
 
@@ -110,7 +125,9 @@ class KernelSession(CallsMixin):
         return self._settings
 
     def settings_with(self, overrides: Mapping[str, Any] | None) -> config.Settings:
-        return self._resolve(self._configured, dict(overrides or {})) if overrides else self.settings
+        if not overrides:
+            return self.settings
+        return self._resolve(self._configured, dict(overrides))
 
     def _resolve(self, configured: Mapping[str, Any], overrides: dict) -> config.Settings:
         s = config.resolve(overrides=overrides, configured=dict(configured), environ=self._environ)
@@ -148,7 +165,7 @@ class KernelSession(CallsMixin):
     def target(self, settings: config.Settings | None = None) -> dict[str, Any]:
         s = settings or self.settings
         flow_word = "current OAuth" if s.flow == "current" else "legacy web flow"
-        where = host_of(s.oauth_url if s.flow == "current" else s.authorize_url)
+        where = host_of((s.oauth_url if s.flow == "current" else s.authorize_url) or s.api_url)
         name = "the embedded sandbox" if self._is_sandbox(s) else "GitBook"
         return {
             "profile": s.profile,
@@ -174,7 +191,7 @@ class KernelSession(CallsMixin):
             raise ConfigError(f"token_store={s.token_store!r} refused: {reason} (F1)",
                               hint="keep the default token_store='memory' here")
         if s.token_store == "file":
-            return tokens.FileStore(s.token_file)
+            return tokens.FileStore(s.token_file or _default_token_file())
         if s.token_store == "keyring":
             return tokens.KeyringStore()
         raise ConfigError(f"unknown token_store {s.token_store!r}")
@@ -239,8 +256,9 @@ class KernelSession(CallsMixin):
 
     def _endpoints_for(self, s: config.Settings) -> oauth.Endpoints:
         if s.flow == "legacy":
-            return oauth.Endpoints(authorize=s.authorize_url, token=s.token_url)
-        issuer = s.oauth_url
+            return oauth.Endpoints(authorize=_needed(s.authorize_url, "authorize_url"),
+                                   token=_needed(s.token_url, "token_url"))
+        issuer = _needed(s.oauth_url, "oauth_url")
         if issuer not in self._endpoints:
             status, headers, body = self.client_for(s).send_spec(
                 oauth.HTTPRequestSpec("GET", oauth.discovery_url(issuer),
@@ -256,7 +274,7 @@ class KernelSession(CallsMixin):
         if s.flow == "legacy":
             raise ConfigError("the legacy web flow needs a client id",
                               hint="set GITBOOK_CLIENT_ID or configure(client_id=...)")
-        key = (s.oauth_url, redirect_uri)
+        key = (_needed(s.oauth_url, "oauth_url"), redirect_uri)
         if key not in self._registered:  # RFC 7591, cached per issuer for the kernel's life
             if not ep.registration:
                 raise ConfigError("this OAuth server offers no dynamic registration",

@@ -127,7 +127,8 @@ def test_layering_pure_modules_import_no_http_notebook_or_sandbox():
     assert PURE - names == set(), "a pure module listed here no longer exists"
     for name in sorted(PURE):
         mods = _imports(PKG / f"{name}.py")
-        assert not _top(mods, NOTEBOOK_LIBS + HTTP_LIBS), (name, _top(mods, NOTEBOOK_LIBS + HTTP_LIBS))
+        bad = _top(mods, NOTEBOOK_LIBS + HTTP_LIBS)
+        assert not bad, (name, bad)
 
 
 def test_layering_only_widget_and_magics_know_notebooks():
