@@ -35,6 +35,13 @@ def walk(sb: Sandbox, path: str, limit: int | None = None, token: str | None = "
         page += 1
 
 
+@pytest.fixture(scope="module")
+def fresh():
+    """A sandbox of its own: other suites may POST books to the shared one."""
+    with Sandbox() as sb:
+        yield sb
+
+
 def test_instance_info_and_account(sb):
     info = get(sb, "/", token=None).json()
     assert info["type"] and info["version"] and info["urls"]["api"].startswith(sb.url)
@@ -85,7 +92,8 @@ def test_book_shape(sb):
     assert "read" in book["urls"] and "version" in book["latestBuild"]
 
 
-def test_books_pagination_walk_has_a_partial_last_page(sb):
+def test_books_pagination_walk_has_a_partial_last_page(fresh):
+    sb = fresh
     items, bodies = walk(sb, "/books")
     total = bodies[0]["total"]
     assert len(items) == total == 73 and len({b["id"] for b in items}) == total
@@ -95,7 +103,8 @@ def test_books_pagination_walk_has_a_partial_last_page(sb):
     assert [b["id"] for b in small] == [b["id"] for b in items]
 
 
-def test_limit_is_capped_and_bad_page_is_400(sb):
+def test_limit_is_capped_and_bad_page_is_400(fresh):
+    sb = fresh
     body = get(sb, "/books/all", params={"limit": 500}).json()
     assert body["limit"] == 100 and len(body["list"]) == min(100, body["total"])
     bad = get(sb, "/books", params={"page": -1})
