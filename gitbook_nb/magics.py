@@ -198,7 +198,8 @@ class GitBookMagics(Magics):
                                  hint="set GITBOOK_TOKEN, or use %gitbook login") from None
         self.api.login_with_token(secret)
         who = self.api.whoami().get("name")
-        print(f"Signed in as {who} ({host}); the token is kept in kernel memory only.")
+        where = self.api.status().get("token_stored_in") or "kernel memory"
+        print(f"Signed in as {who} ({host}); the token is kept in {where}.")
         return None, None
 
     def _do_whoami(self, cmd: Command) -> tuple[Any, Any]:
