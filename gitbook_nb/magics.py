@@ -149,7 +149,7 @@ class GitBookMagics(Magics):
             res = res.pages_table()
         if opts.columns:
             res = Result(res.data, status=res.status, pages=res.pages, elapsed=res.elapsed,
-                         method=res.method, path=res.path, total=getattr(res, "_total", None),
+                         method=res.method, path=res.path, total=res.total,
                          note=res.note, rate_limit=res.rate_limit, columns=list(opts.columns),
                          tree=True if cmd.render == "pages" else None)
         res.max_rows = self.max_rows
