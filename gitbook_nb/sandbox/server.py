@@ -66,6 +66,15 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.live_lock = threading.Lock()
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-request is normal (timeouts, tests); stay quiet then."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        self.sandbox.errors.append(traceback.format_exc())
+
     def close_connections(self) -> None:
         with self.live_lock:
             conns, self.live = list(self.live), set()
