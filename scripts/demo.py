@@ -104,6 +104,8 @@ def serve(*, port: int | None, open_browser: bool) -> int:
     base = f"http://127.0.0.1:{port}/"
     url = f"{base}lab/tree/{QUICKSTART}?token={token}"
     proc = subprocess.Popen(args, cwd=ROOT, env=_environment(tmp))  # noqa: S603
+    # `kill PID` (SIGTERM) must also stop the server, not orphan it: exit through `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         _wait_ready(base, token, proc, timeout=90)
         print(f"\ngitbook_nb demo: JupyterLab is running the quick start against the sandbox.\n"
@@ -115,12 +117,12 @@ def serve(*, port: int | None, open_browser: bool) -> int:
         return 0
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.terminate()  # Jupyter shuts its kernels down cleanly on SIGTERM
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                proc.terminate()
-                proc.wait(timeout=10)
+                proc.kill()
+                proc.wait(timeout=5)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -181,6 +181,20 @@ def test_E4_login_widget_state_says_signed_in_and_holds_no_link(executed) -> Non
         assert not any("state=" in v or "code_challenge" in v for v in values), path.name
 
 
+def test_demo_check_runs_the_quickstart_headless_and_signs_in() -> None:
+    """``scripts/demo.sh --check``: the README's one command, as a smoke check without a browser."""
+    import subprocess
+
+    r = subprocess.run(  # noqa: S603 - our own script with our interpreter
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--check"],
+        capture_output=True, text=True, timeout=240, check=False, cwd=ROOT,
+    )
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("demo check:")]
+    assert r.returncode == 0 and lines and lines[-1].startswith("demo check: OK"), (
+        r.stdout[-2000:] + r.stderr[-2000:])
+    assert "signed in" in lines[-1]
+
+
 def refresh() -> None:
     """Re-execute the committed notebooks in place (outputs and widget state)."""
     import os
