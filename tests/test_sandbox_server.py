@@ -148,7 +148,8 @@ def test_approve_refuses_foreign_urls_and_reports_bad_requests(sb):
 def test_command_line_prints_url_and_credentials():
     proc = subprocess.Popen(
         [sys.executable, "-m", "gitbook_nb.sandbox", "--port", "0", "--books", "120"],
-        stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)))
     try:
         lines = []
         assert proc.stdout is not None
@@ -165,5 +166,5 @@ def test_command_line_prints_url_and_credentials():
         assert books["total"] == 120
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
-    assert proc.returncode == 0
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err

@@ -20,19 +20,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spaces", type=int, default=None, help="spaces in the first org")
     parser.add_argument("--error-style", choices=("github", "rfc6749"), default="github")
     args = parser.parse_args(argv)
-    with Sandbox(args.port, books=args.books, spaces=args.spaces,
-                 error_style=args.error_style) as sb:
-        print(f"GitBook sandbox running at {sb.url}  (current API: {sb.url}/v1)")
-        print(f"  demo client id:     {sb.client_id}")
-        print(f"  demo client secret: {sb.client_secret}")
-        print(f"  redirect URI:       {sb.redirect_uri}")
-        print(f"  personal token:     {sb.personal_token}")
-        print(f"  try: curl -H 'Authorization: Bearer {sb.personal_token}' {sb.url}/v1/user")
-        print("Press Ctrl-C to stop.", flush=True)
-        try:
+    try:  # Ctrl-C may come at any moment, even while starting or stopping
+        with Sandbox(args.port, books=args.books, spaces=args.spaces,
+                     error_style=args.error_style) as sb:
+            print(f"GitBook sandbox running at {sb.url}  (current API: {sb.url}/v1)")
+            print(f"  demo client id:     {sb.client_id}")
+            print(f"  demo client secret: {sb.client_secret}")
+            print(f"  redirect URI:       {sb.redirect_uri}")
+            print(f"  personal token:     {sb.personal_token}")
+            print(f"  try: curl -H 'Authorization: Bearer {sb.personal_token}' {sb.url}/v1/user")
+            print("Press Ctrl-C to stop.", flush=True)
             threading.Event().wait()
-        except KeyboardInterrupt:
-            print("\nstopped")
+    except KeyboardInterrupt:
+        print("\nstopped", flush=True)
     return 0
 
 
