@@ -231,6 +231,7 @@ def live_kernel(sandbox):
 @given(line=hostile)
 def test_G1_refused_lines_never_reach_the_sandbox(shell, sandbox, live_kernel, capsys, line):
     _, token = live_kernel
+    before = dict(shell.user_ns)
     shell.user_ns.update(NS, tok=token)
     valid = parsed(line, None, shell.user_ns) is not None
     sandbox.clear_log()
@@ -239,6 +240,9 @@ def test_G1_refused_lines_never_reach_the_sandbox(shell, sandbox, live_kernel, c
     except UsageError as err:
         assert token not in str(err)
     finally:
+        for name in set(shell.user_ns) - set(before):  # leave no token for later tests
+            del shell.user_ns[name]
+        shell.user_ns.update(before)
         capsys.readouterr()
     if not valid:
         assert sandbox.requests == []

@@ -282,7 +282,8 @@ def test_E3_nothing_secret_is_logged_at_debug(sb):
 
 def test_G2_eight_threads_share_one_session_without_mixups(sb):
     ks = current(sb)
-    ks.login_with_token(sb.personal_token)
+    token = sb.mint_token()
+    ks.login_with_token(token)
     sb.clear_log()
     failures: list[BaseException] = []
 
@@ -302,4 +303,4 @@ def test_G2_eight_threads_share_one_session_without_mixups(sb):
     assert failures == []
     calls = [r for r in sb.requests if r.path == "/v1/user"]
     assert len(calls) == 4000
-    assert {r.headers.get("Authorization") for r in calls} == {f"Bearer {sb.personal_token}"}
+    assert {r.headers.get("Authorization") for r in calls} == {f"Bearer {token}"}
