@@ -7,6 +7,7 @@ nothing here is a string-prefix test (``http://localhost:80@evil.example/`` star
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from urllib.parse import SplitResult, urlsplit
@@ -121,8 +122,14 @@ def _norm_host(host: str) -> str:
         return host
 
 
+@functools.lru_cache(maxsize=256)
 def host_key(url: str) -> str:
-    """``host[:port]`` of a URL, lower case, default port dropped: the D3 token-store key."""
+    """``host[:port]`` of a URL, lower case, default port dropped: the D3 token-store key.
+
+    Cached: it is a pure function of the string and runs several times per API call (token
+    lookup, D3 pinning); parsing the URL and the IP literal cost ~10 µs each time, about 5% of
+    a loopback call (bench/README.md, figure 1). Errors (a bad port) are not cached.
+    """
     parts = urlsplit(url)
     host = _norm_host(parts.hostname or "")
     if ":" in host:  # IPv6 literal
