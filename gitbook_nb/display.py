@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -216,6 +216,21 @@ class Result:
         return render_json(self.data)
 
     # -- rendering ------------------------------------------------------------------------------
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None,
+    ) -> dict[str, str]:
+        """Both forms in one call, for IPython's display formatter.
+
+        Without it IPython calls ``_repr_html_`` and then runs its pretty-printer over
+        ``__repr__`` line by line; with it, that pass is skipped (~30 µs of a ~1 ms displayed
+        ``%gitbook`` call, bench/README.md figure 1). The content is the same either way.
+        """
+        out: dict[str, str] = {}
+        for mime, render in (("text/plain", self.__repr__), ("text/html", self._repr_html_)):
+            if (include is None or mime in include) and (exclude is None or mime not in exclude):
+                out[mime] = render()
+        return out
 
     def _repr_html_(self) -> str:
         return self._fit(self._html, self._limit("max_cell"))
