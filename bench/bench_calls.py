@@ -110,6 +110,9 @@ def main() -> None:
                 lambda: sh.run_line_magic("gitbook", "GET /user"))
             cases["  %gitbook + _repr_html_ only"] = run(
                 lambda: sh.run_line_magic("gitbook", "GET /user")._repr_html_())
+            # apples to apples: a notebook cell `s.get(url).json()` displays its dict too
+            cases["  raw session, dict displayed"] = run(
+                lambda: fmt(raw.get(url, timeout=T).json()))
         times = interleaved(cases, rounds=args.rounds)
         med = print_table(
             f"GET /v1/user, {per_round * args.rounds} calls per case, sandbox {where}",
@@ -133,6 +136,11 @@ def main() -> None:
                    + "; ".join(f"{k} {v / floor:.2f}x" for k, v in parts.items()))
         report.add("1d. `%gitbook GET /user` vs naive `requests.get`", "< 1.00x",
                    f"{mag / naive:.2f}x", mag < naive, "")
+        cell = med["  raw session, dict displayed"]
+        report.add("1e. `%gitbook GET /user` vs a raw-session cell whose dict is displayed",
+                   "context", f"{mag / cell:.2f}x", None,
+                   f"the same display formatter applied to `s.get(url).json()`: "
+                   f"{cell * 1e3:.2f} ms/call")
     report.notes.append(f"calls: sandbox {where}; {args.rounds} interleaved rounds of "
                         f"{per_round} calls per case, median round")
     report.emit()
