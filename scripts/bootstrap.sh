@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 job="${1:-test}"
 PY="${PYTHON:-python3}"
+# pip's download cache lives in the project (tests reuse it to build the Binder venv), not $HOME.
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$PWD/.cache/pip}"
 
 if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $($PY --version 2>&1)"

@@ -18,6 +18,11 @@ for _name in ("IPYTHONDIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_R
 for _name in list(os.environ):
     if _name.startswith("GITBOOK_"):
         del os.environ[_name]
+# pip (the Binder environment test) caches downloads in the project, as scripts/bootstrap.sh does.
+os.environ.setdefault(
+    "PIP_CACHE_DIR",
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache", "pip"),
+)
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost,::1")
 os.environ["no_proxy"] = os.environ["NO_PROXY"]
 

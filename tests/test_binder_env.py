@@ -33,7 +33,7 @@ ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 _IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "test-artifacts", "__pycache__", "*.egg-info", "build", "dist",
     ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".ipynb_checkpoints",
-    "node_modules",
+    "node_modules", ".cache",
 )
 
 
