@@ -6,16 +6,9 @@ import base64
 
 import pytest
 import requests
+from support import FakeClock
 
 from gitbook_nb.sandbox import Sandbox
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def get(sb: Sandbox, path: str, token: str | None = None, **params) -> requests.Response:

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from support import FakeClock, pkce_pair
 
 from gitbook_nb.sandbox import ConsentError, Sandbox
 
 LEGACY_401 = "Authentication has failed (Invalid user, password or access token)"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def authorize_url(sb: Sandbox, **extra: str) -> tuple[str, str]:

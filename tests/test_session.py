@@ -6,24 +6,18 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 
 import pytest
+from support import FakeClock
 
 from gitbook_nb import errors
 from gitbook_nb.session import KernelSession
 from gitbook_nb.tokens import Secret
 
 
-class Clock:
-    """A clock the test moves by hand (STYLE 1: inject time, never patch it)."""
-
-    def __init__(self) -> None:
-        import time
-
-        self.t = time.time()
-
-    def __call__(self) -> float:
-        return self.t
+def Clock() -> FakeClock:  # noqa: N802 - reads like the class it returns
+    return FakeClock(time.time())
 
 
 def current(sb, clock=None, **extra) -> KernelSession:
@@ -171,7 +165,7 @@ def test_refresh_before_expiry_rotates_the_refresh_token(sb):
     ks = current(sb, clock=clock)
     sign_in(ks, sb)
     first = ks.token
-    clock.t = first.expires_at + 1  # our clock says expired; the call refreshes first
+    clock.now = first.expires_at + 1  # our clock says expired; the call refreshes first
     assert _works(ks)
     second = ks.token
     assert second.access_token != first.access_token
