@@ -28,8 +28,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from oauthlib.oauth2 import WebApplicationClient
-
 from .discovery import (
     build_registration_request,
     discovery_url,
@@ -86,9 +84,21 @@ _RESERVED = frozenset(
 # --------------------------------------------------------------------------- starting a login
 
 
+def _oauthlib_client(client_id: str | None) -> Any:
+    """oauthlib's ``WebApplicationClient``, imported on first use.
+
+    Only a login or a refresh needs it, and importing ``oauthlib.oauth2`` costs ~10 ms, about a
+    fifth of ``import requests``, that every kernel's first API call paid through the session
+    (bench/README.md, figure 2).
+    """
+    from oauthlib.oauth2 import WebApplicationClient
+
+    return WebApplicationClient(client_id)
+
+
 def pkce_challenge(verifier: str) -> str:
     """A5: BASE64URL(SHA256(verifier)) without padding, via oauthlib; never ``plain``."""
-    return str(WebApplicationClient(None).create_code_challenge(verifier, "S256"))
+    return str(_oauthlib_client(None).create_code_challenge(verifier, "S256"))
 
 
 def _check_client_id(client_id: object) -> str:
@@ -188,7 +198,7 @@ def build_token_request(
     flow: PendingFlow, code: Secret | str, client_secret: Secret | str | None = None
 ) -> HTTPRequestSpec:
     """The authorization-code POST: secret and verifier only in the body (C1), JSON asked (C2)."""
-    client = WebApplicationClient(flow.client_id)
+    client = _oauthlib_client(flow.client_id)
     kwargs: dict[str, str] = {}
     if client_secret is not None:
         kwargs["client_secret"] = Secret(client_secret).reveal()
@@ -212,7 +222,7 @@ def build_refresh_request(
     kwargs: dict[str, str] = {"client_id": _check_client_id(client_id)}
     if client_secret is not None:
         kwargs["client_secret"] = Secret(client_secret).reveal()
-    body = WebApplicationClient(client_id).prepare_refresh_body(
+    body = _oauthlib_client(client_id).prepare_refresh_body(
         refresh_token=token.refresh_token.reveal(), scope=None, **kwargs
     )
     return HTTPRequestSpec("POST", endpoints.token, dict(_FORM_HEADERS), form=_form(body))
