@@ -63,7 +63,7 @@ def magic_call(sh, line: str):  # type: ignore[no-untyped-def]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--calls", type=int, default=1000, help="calls per case (all rounds)")
-    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--in-process", action="store_true", help="sandbox in this process")
     ap.add_argument("--no-magic", action="store_true")
     args = ap.parse_args()
