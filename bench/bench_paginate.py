@@ -126,15 +126,16 @@ def main() -> None:
 
     report = Report("paginate")
     base = med["raw loop"]
-    for key, label in (("gitbook_nb.paginate", "3a. `paginate` 10,000 items"),
-                       ("%gitbook --all", "3b. `%gitbook GET ... --all` 10,000 items")):
+    for key, (a, b), label in (
+            ("gitbook_nb.paginate", ("3a", "3b"), "`paginate` 10,000 items"),
+            ("%gitbook --all", ("3c", "3d"), "`%gitbook GET ... --all` 10,000 items")):
         if key not in med:
             continue
         t = med[key] / base
         m = mem[key] / data_bytes
-        report.add(label + " time vs raw loop", "<= 1.1x", f"{t:.2f}x", t <= 1.1,
+        report.add(f"{a}. {label}: time vs raw loop", "<= 1.1x", f"{t:.2f}x", t <= 1.1,
                    f"{med[key] * 1e3:.0f} ms vs {base * 1e3:.0f} ms per walk")
-        report.add(label + " peak memory / data", "<= 2.0x", f"{m:.2f}x", m <= 2.0,
+        report.add(f"{b}. {label}: peak memory / the data", "<= 2.0x", f"{m:.2f}x", m <= 2.0,
                    f"peak {mem[key] / 1e6:.1f} MB, data {data_bytes / 1e6:.1f} MB "
                    f"(raw loop's own peak {mem['raw loop'] / data_bytes:.2f}x)")
     report.notes.append(f"paginate: sandbox {where}; {args.rounds} interleaved rounds; "
