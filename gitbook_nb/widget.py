@@ -43,7 +43,11 @@ def default_secret_prompt(prompt: str) -> str:
     from IPython import get_ipython
     from IPython.core.error import StdinNotImplementedError
 
-    if get_ipython() is None:
+    shell = get_ipython()
+    # Only a kernel (whose getpass goes to the front end) or a terminal IPython can answer; a bare
+    # InteractiveShell (embedding, tests) would make getpass open /dev/tty and block.
+    if shell is None or type(shell).__name__ not in ("ZMQInteractiveShell",
+                                                     "TerminalInteractiveShell"):
         raise NoStdinError
     try:
         return getpass.getpass(prompt)
