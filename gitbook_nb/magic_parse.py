@@ -225,7 +225,12 @@ def _split_options(words: list[str]) -> tuple[list[str], list[str]]:
     return opts, values
 
 
+_NO_OPTIONS: list[Options] = []  # the parsed defaults, kept after the first option-less line
+
+
 def _options(opt_words: list[str]) -> Options:
+    if not opt_words and _NO_OPTIONS:  # most lines: argparse would rebuild the same (frozen)
+        return _NO_OPTIONS[0]          # defaults, ~7 µs per call (bench/README.md, figure 1)
     ns = _PARSER.parse_args([*opt_words, "--"])
     if ns.args:  # cannot happen: values were split off; defensive, and never sent anywhere
         raise MagicLineError("unexpected values among the options")
@@ -238,10 +243,13 @@ def _options(opt_words: list[str]) -> Options:
                                   or ns.output.startswith("_") or ns.output in _RESERVED_NAMES):
         # IPython's own names (In, Out, _, get_ipython...) are not overwritten by accident
         raise MagicLineError(f"-o needs a Python variable name, got {ns.output[:40]!r}")
-    return Options(all=ns.all or ns.max_pages is not None, max_pages=ns.max_pages,
+    opts = Options(all=ns.all or ns.max_pages is not None, max_pages=ns.max_pages,
                    limit=ns.limit, output=ns.output, json=ns.json, columns=columns,
                    dry_run=ns.dry_run, debug=ns.debug, flow=ns.flow, profile=ns.profile,
                    token=ns.token)
+    if not opt_words:
+        _NO_OPTIONS[:] = [opts]
+    return opts
 
 
 def _check_allowed(action: str, opt_words: list[str], opts: Options) -> None:
