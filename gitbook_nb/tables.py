@@ -287,7 +287,8 @@ def clean_text(value: Any, limit: int | None = None) -> str:
     cut = limit is not None and len(text) > limit
     if limit is not None:
         text = text[: limit + 1]
-    text = text.translate(_ESCAPES)
+    if not text.isprintable():  # every escaped character is unprintable: skip the common case
+        text = text.translate(_ESCAPES)
     if limit is not None and (cut or len(text) > limit):
         text = text[: max(limit - 1, 0)] + "…"
     return text
