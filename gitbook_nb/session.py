@@ -78,6 +78,7 @@ class KernelSession(SignInMixin, CallsMixin):
         self._pending: oauth.PendingFlow | None = None
         self._pending_settings: config.Settings | None = None
         self._sandbox: Any = None
+        self._sandbox_url: str | None = None  # kept after stop(): settings still point there
         self._endpoints: dict[str, oauth.Endpoints] = {}  # per issuer, for the kernel's life
         self._registered: dict[tuple[str, str], str] = {}  # (issuer, redirect_uri) -> client_id
         self._who: dict[str, dict[str, Any]] = {}  # api_url -> whoami answer
@@ -140,7 +141,7 @@ class KernelSession(SignInMixin, CallsMixin):
 
                 sb = Sandbox()
                 sb.start()
-                self._sandbox = sb
+                self._sandbox, self._sandbox_url = sb, sb.url
             return self._sandbox
 
     @property
@@ -149,7 +150,8 @@ class KernelSession(SignInMixin, CallsMixin):
         return self._sandbox if self._is_sandbox(self.settings) else None
 
     def _is_sandbox(self, s: config.Settings) -> bool:
-        return self._sandbox is not None and s.api_url.startswith(self._sandbox.url)
+        base = self._sandbox_url
+        return base is not None and (s.api_url == base or s.api_url.startswith(base + "/"))
 
     def target(self, settings: config.Settings | None = None) -> dict[str, Any]:
         s = settings or self.settings
@@ -186,6 +188,8 @@ class KernelSession(SignInMixin, CallsMixin):
         raise ConfigError(f"unknown token_store {s.token_store!r}")
 
     def _env_token(self, s: config.Settings) -> Token | None:
+        if self._is_sandbox(s):  # GITBOOK_TOKEN is for a real GitBook: never sent to the sandbox
+            return None
         secret = config.token_from_env(self._environ)
         if secret is None:
             return None
@@ -194,12 +198,17 @@ class KernelSession(SignInMixin, CallsMixin):
 
     def token_for(self, s: config.Settings) -> Token | None:
         """The token to use for ``s.api_url``'s host: the latest login, else GITBOOK_TOKEN."""
-        host = host_of(s.api_url)
         with self._lock:
-            keys = [self._active[s.api_url]] if s.api_url in self._active else []
+            active = self._active.get(s.api_url)
+            if active is not None:  # the hot path: every call asks
+                for store in self._stores(s):
+                    tok = store.get(active)
+                    if tok is not None:
+                        return tok
             # A fresh kernel with an opt-in persistent store: try the client ids we can know.
-            keys += [(host, cid) for cid in (s.client_id, PAT_CLIENT_ID,
-                                             *self._registered.values()) if cid]
+            host = host_of(s.api_url)
+            keys = [(host, cid) for cid in (s.client_id, PAT_CLIENT_ID,
+                                            *self._registered.values()) if cid]
             for key in keys:
                 for store in self._stores(s):
                     tok = store.get(key)

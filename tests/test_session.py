@@ -298,3 +298,16 @@ def test_G2_eight_threads_share_one_session_without_mixups(sb):
     calls = [r for r in sb.requests if r.path == "/v1/user"]
     assert len(calls) == 4000
     assert {r.headers.get("Authorization") for r in calls} == {f"Bearer {token}"}
+
+
+def test_D3_gitbook_token_is_never_sent_to_the_sandbox():
+    ks = KernelSession(environ={"GITBOOK_TOKEN": "gb_api_realtokenforgitbook0000"})
+    try:
+        ks.configure(profile="sandbox")
+        assert ks.token is None and ks.token_from_env_note() is None
+        sb = ks.sandbox
+        with pytest.raises(errors.NotLoggedInError):
+            ks.request("GET", "/user")
+        assert not [r for r in sb.requests if "realtoken" in str(r.headers)]
+    finally:
+        ks.close()
