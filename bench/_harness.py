@@ -82,8 +82,14 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds * 1e6:.0f} µs"
 
 
-def print_table(title: str, times: dict[str, list[float]], *, per: int = 1,
-                base: str | None = None, unit: str = "call") -> dict[str, float]:
+def print_table(
+    title: str,
+    times: dict[str, list[float]],
+    *,
+    per: int = 1,
+    base: str | None = None,
+    unit: str = "call",
+) -> dict[str, float]:
     """Print median per-``unit`` times and ratios to ``base``; return the medians per unit."""
     med = {n: median(t) / per for n, t in times.items()}
     print(f"\n{title}")
@@ -170,7 +176,11 @@ class SandboxProcess:
 
     def __enter__(self) -> SandboxProcess:
         self.proc = subprocess.Popen(  # noqa: S603 - our own fixed argv
-            self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            self.args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # blocks until the server is listening

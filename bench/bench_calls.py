@@ -94,6 +94,7 @@ def main() -> None:
             def chunk() -> None:
                 for _ in range(per_round):
                     fn()
+
             return chunk
 
         cases = {
@@ -107,42 +108,70 @@ def main() -> None:
             fmt = sh.display_formatter.format
             cases["  get + display formatter"] = run(lambda: fmt(gitbook_nb.get("/user")))
             cases["  %gitbook, no rendering"] = run(
-                lambda: sh.run_line_magic("gitbook", "GET /user"))
+                lambda: sh.run_line_magic("gitbook", "GET /user")
+            )
             cases["  %gitbook + _repr_html_ only"] = run(
-                lambda: sh.run_line_magic("gitbook", "GET /user")._repr_html_())
+                lambda: sh.run_line_magic("gitbook", "GET /user")._repr_html_()
+            )
             # apples to apples: a notebook cell `s.get(url).json()` displays its dict too
             cases["  raw session, dict displayed"] = run(
-                lambda: fmt(raw.get(url, timeout=T).json()))
+                lambda: fmt(raw.get(url, timeout=T).json())
+            )
         times = interleaved(cases, rounds=args.rounds)
         med = print_table(
             f"GET /v1/user, {per_round * args.rounds} calls per case, sandbox {where}",
-            times, per=per_round, base="raw session",
+            times,
+            per=per_round,
+            base="raw session",
         )
 
     floor, naive = med["raw session"], med["naive requests.get"]
     lib = med["gitbook_nb.get"]
     ctx = f"{floor * 1e3:.2f} ms/call raw, sandbox {where}"
-    report.add("1a. `gitbook_nb.get('/user')` vs raw `requests.Session`", "<= 1.15x",
-               f"{lib / floor:.2f}x", lib / floor <= 1.15,
-               f"{lib * 1e3:.2f} ms/call; {ctx}")
-    report.add("1b. `gitbook_nb.get` vs naive `requests.get`", "< 1.00x",
-               f"{lib / naive:.2f}x", lib < naive, f"naive {naive * 1e3:.2f} ms/call")
+    report.add(
+        "1a. `gitbook_nb.get('/user')` vs raw `requests.Session`",
+        "<= 1.15x",
+        f"{lib / floor:.2f}x",
+        lib / floor <= 1.15,
+        f"{lib * 1e3:.2f} ms/call; {ctx}",
+    )
+    report.add(
+        "1b. `gitbook_nb.get` vs naive `requests.get`",
+        "< 1.00x",
+        f"{lib / naive:.2f}x",
+        lib < naive,
+        f"naive {naive * 1e3:.2f} ms/call",
+    )
     if sh is not None:
         mag = med["%gitbook GET /user"]
         parts = {k.strip(): v for k, v in med.items() if k.startswith("  ")}
-        report.add("1c. `%gitbook GET /user` + table rendering vs raw session", "<= 1.5x",
-                   f"{mag / floor:.2f}x", mag / floor <= 1.5,
-                   f"{mag * 1e3:.2f} ms/call with IPython's display formatter (HTML + text); "
-                   + "; ".join(f"{k} {v / floor:.2f}x" for k, v in parts.items()))
-        report.add("1d. `%gitbook GET /user` vs naive `requests.get`", "< 1.00x",
-                   f"{mag / naive:.2f}x", mag < naive, "")
+        report.add(
+            "1c. `%gitbook GET /user` + table rendering vs raw session",
+            "<= 1.5x",
+            f"{mag / floor:.2f}x",
+            mag / floor <= 1.5,
+            f"{mag * 1e3:.2f} ms/call with IPython's display formatter (HTML + text); "
+            + "; ".join(f"{k} {v / floor:.2f}x" for k, v in parts.items()),
+        )
+        report.add(
+            "1d. `%gitbook GET /user` vs naive `requests.get`",
+            "< 1.00x",
+            f"{mag / naive:.2f}x",
+            mag < naive,
+            "",
+        )
         cell = med["  raw session, dict displayed"]
-        report.add("1e. `%gitbook GET /user` vs a raw-session cell whose dict is displayed",
-                   "context", f"{mag / cell:.2f}x", None,
-                   f"the same display formatter applied to `s.get(url).json()`: "
-                   f"{cell * 1e3:.2f} ms/call")
-    report.notes.append(f"calls: sandbox {where}; {args.rounds} interleaved rounds of "
-                        f"{per_round} calls per case, median round")
+        report.add(
+            "1e. `%gitbook GET /user` vs a raw-session cell whose dict is displayed",
+            "context",
+            f"{mag / cell:.2f}x",
+            None,
+            f"the same display formatter applied to `s.get(url).json()`: {cell * 1e3:.2f} ms/call",
+        )
+    report.notes.append(
+        f"calls: sandbox {where}; {args.rounds} interleaved rounds of "
+        f"{per_round} calls per case, median round"
+    )
     report.emit()
 
 

@@ -39,8 +39,7 @@ PROBE = (
     "print(json.dumps({'s': dt, 'heavy': heavy, 'n': len(sys.modules)}))\n"
 )
 SHELL = (
-    "from IPython.core.interactiveshell import InteractiveShell\n"
-    "sh = InteractiveShell.instance()\n"
+    "from IPython.core.interactiveshell import InteractiveShell\nsh = InteractiveShell.instance()\n"
 )
 
 CASES: dict[str, str] = {
@@ -55,17 +54,18 @@ CASES: dict[str, str] = {
         "import gitbook_nb.client\n"
         "dt = time.perf_counter() - t\n"
     ),
-    "IPython: import requests": SHELL + (
-        "t = time.perf_counter(); import requests; dt = time.perf_counter() - t\n"
-    ),
-    "IPython: %load_ext gitbook_nb": SHELL + (
+    "IPython: import requests": SHELL
+    + ("t = time.perf_counter(); import requests; dt = time.perf_counter() - t\n"),
+    "IPython: %load_ext gitbook_nb": SHELL
+    + (
         "t = time.perf_counter(); sh.run_line_magic('load_ext', 'gitbook_nb')\n"
         "dt = time.perf_counter() - t\n"
         "assert 'gitbook' in sh.magics_manager.magics['line'], 'magic not registered'\n"
     ),
     # the extension registers the magic without importing the HTTP stack; the first
     # %gitbook call then imports it. This case counts both, for honesty.
-    "IPython: %load_ext + first-call modules": SHELL + (
+    "IPython: %load_ext + first-call modules": SHELL
+    + (
         "t = time.perf_counter(); sh.run_line_magic('load_ext', 'gitbook_nb')\n"
         "import gitbook_nb.session, gitbook_nb.client, gitbook_nb.display\n"
         "dt = time.perf_counter() - t\n"
@@ -75,8 +75,13 @@ CASES: dict[str, str] = {
 
 def sample(code: str, env: dict[str, str]) -> dict:
     out = subprocess.run(  # noqa: S603 - fixed argv, our own code
-        [sys.executable, "-c", PRELUDE + code + PROBE], capture_output=True,
-                         text=True, env=env, cwd=ROOT, check=False)
+        [sys.executable, "-c", PRELUDE + code + PROBE],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -85,12 +90,17 @@ def sample(code: str, env: dict[str, str]) -> dict:
 def importtime_top(stmt: str, env: dict[str, str], n: int = 12) -> list[str]:
     """The slowest modules (cumulative µs) under ``-X importtime``, for finding a cause."""
     out = subprocess.run(  # noqa: S603 - fixed argv, our own code
-        [sys.executable, "-X", "importtime", "-c", stmt], capture_output=True,
-                         text=True, env=env, cwd=ROOT, check=False)
+        [sys.executable, "-X", "importtime", "-c", stmt],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
     rows = []
     for line in out.stderr.splitlines():
         if line.startswith("import time:") and "cumulative" not in line:
-            self_us, cum_us, name = line[len("import time:"):].split("|", 2)
+            self_us, cum_us, name = line[len("import time:") :].split("|", 2)
             rows.append((int(cum_us), int(self_us), name.rstrip()))
     rows.sort(reverse=True)
     return [f"{cum / 1e3:7.2f} ms cum {s / 1e3:6.2f} ms self  {name}" for cum, s, name in rows[:n]]
@@ -132,8 +142,10 @@ def main() -> None:
     print(f"\nImport, fresh processes, {args.runs} samples per case (median, IQR/2)")
     for n in names:
         xs = [s["s"] for s in samples[n]]
-        print(f"  {n:<40} {med[n] * 1e3:7.2f} ms {spread(xs):>5}  modules {samples[n][0]['n']}"
-              f"  heavy={heavy[n] or 'none'}")
+        print(
+            f"  {n:<40} {med[n] * 1e3:7.2f} ms {spread(xs):>5}  modules {samples[n][0]['n']}"
+            f"  heavy={heavy[n] or 'none'}"
+        )
 
     report = Report("import")
     req = med["import requests"]
@@ -141,33 +153,58 @@ def main() -> None:
     missing = [n for n in CASES if n not in med]
     for label, case, base, base_label in (
         ("2a. `import gitbook_nb`", "import gitbook_nb", req, "import requests"),
-        ("2b. `import gitbook_nb` + first-call modules (incl. requests)",
-         "import gitbook_nb + first-call modules", req, "import requests"),
-        ("2c. `%load_ext gitbook_nb` (IPython already up)", "IPython: %load_ext gitbook_nb",
-         ireq, "import requests in the same shell"),
-        ("2d. `%load_ext gitbook_nb` + first-call modules (IPython already up)",
-         "IPython: %load_ext + first-call modules", ireq, "import requests in the same shell"),
+        (
+            "2b. `import gitbook_nb` + first-call modules (incl. requests)",
+            "import gitbook_nb + first-call modules",
+            req,
+            "import requests",
+        ),
+        (
+            "2c. `%load_ext gitbook_nb` (IPython already up)",
+            "IPython: %load_ext gitbook_nb",
+            ireq,
+            "import requests in the same shell",
+        ),
+        (
+            "2d. `%load_ext gitbook_nb` + first-call modules (IPython already up)",
+            "IPython: %load_ext + first-call modules",
+            ireq,
+            "import requests in the same shell",
+        ),
     ):
         if case in missing:
-            report.add(label, "<= 1.3x, no ipywidgets/pandas", "not measured", False,
-                       "the case failed to run (see the log)")
+            report.add(
+                label,
+                "<= 1.3x, no ipywidgets/pandas",
+                "not measured",
+                False,
+                "the case failed to run (see the log)",
+            )
             continue
         ratio = med[case] / base
         clean = not heavy[case]
         goal = "<= 1.3x, no ipywidgets/pandas"
         if "first-call" in case:
             goal += " (stricter reading)"
-        report.add(label, goal, f"{ratio:.2f}x",
-                   ratio <= 1.3 and clean,
-                   f"{med[case] * 1e3:.1f} ms vs {base * 1e3:.1f} ms ({base_label}); "
-                   f"ipywidgets/pandas loaded: {', '.join(heavy[case][:3]) or 'none'}")
-    report.notes.append(f"import: {args.runs} fresh processes per case, interleaved, "
-                        "perf_counter around the statement only, median")
+        report.add(
+            label,
+            goal,
+            f"{ratio:.2f}x",
+            ratio <= 1.3 and clean,
+            f"{med[case] * 1e3:.1f} ms vs {base * 1e3:.1f} ms ({base_label}); "
+            f"ipywidgets/pandas loaded: {', '.join(heavy[case][:3]) or 'none'}",
+        )
+    report.notes.append(
+        f"import: {args.runs} fresh processes per case, interleaved, "
+        "perf_counter around the statement only, median"
+    )
 
     if args.importtime:
-        for stmt in ("import gitbook_nb, gitbook_nb.session, gitbook_nb.client",
-                     "from IPython.core.interactiveshell import InteractiveShell as S; "
-                     "S.instance().run_line_magic('load_ext', 'gitbook_nb')"):
+        for stmt in (
+            "import gitbook_nb, gitbook_nb.session, gitbook_nb.client",
+            "from IPython.core.interactiveshell import InteractiveShell as S; "
+            "S.instance().run_line_magic('load_ext', 'gitbook_nb')",
+        ):
             print(f"\n-X importtime, slowest cumulative, for: {stmt}")
             for line in importtime_top(stmt, env):
                 print("  " + line)

@@ -89,8 +89,9 @@ def main() -> None:
 
         def magic() -> Any:
             with contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
-                r = magic_call(sh, f"GET /orgs/{org}/spaces --all --limit {args.limit} "
-                                   f"--max-pages {cap}")
+                r = magic_call(
+                    sh, f"GET /orgs/{org}/spaces --all --limit {args.limit} --max-pages {cap}"
+                )
             sink.seek(0)
             sink.truncate()
             return r
@@ -109,8 +110,12 @@ def main() -> None:
                 assert r.data == expect
             cases["%gitbook --all"] = magic
         times = interleaved(cases, rounds=args.rounds)
-        med = print_table(f"{args.items} items, pages of {args.limit} ({pages} requests), "
-                          f"sandbox {where}", times, base="raw loop", unit="walk")
+        med = print_table(
+            f"{args.items} items, pages of {args.limit} ({pages} requests), sandbox {where}",
+            times,
+            base="raw loop",
+            unit="walk",
+        )
 
         print("\nPeak memory (tracemalloc, this process only)")
         data_bytes, raw_peak, kept = traced(cases["raw loop"])
@@ -127,19 +132,32 @@ def main() -> None:
     report = Report("paginate")
     base = med["raw loop"]
     for key, (a, b), label in (
-            ("gitbook_nb.paginate", ("3a", "3b"), "`paginate` 10,000 items"),
-            ("%gitbook --all", ("3c", "3d"), "`%gitbook GET ... --all` 10,000 items")):
+        ("gitbook_nb.paginate", ("3a", "3b"), "`paginate` 10,000 items"),
+        ("%gitbook --all", ("3c", "3d"), "`%gitbook GET ... --all` 10,000 items"),
+    ):
         if key not in med:
             continue
         t = med[key] / base
         m = mem[key] / data_bytes
-        report.add(f"{a}. {label}: time vs raw loop", "<= 1.1x", f"{t:.2f}x", t <= 1.1,
-                   f"{med[key] * 1e3:.0f} ms vs {base * 1e3:.0f} ms per walk")
-        report.add(f"{b}. {label}: peak memory / the data", "<= 2.0x", f"{m:.2f}x", m <= 2.0,
-                   f"peak {mem[key] / 1e6:.1f} MB, data {data_bytes / 1e6:.1f} MB "
-                   f"(raw loop's own peak {mem['raw loop'] / data_bytes:.2f}x)")
-    report.notes.append(f"paginate: sandbox {where}; {args.rounds} interleaved rounds; "
-                        "memory by tracemalloc in the client process")
+        report.add(
+            f"{a}. {label}: time vs raw loop",
+            "<= 1.1x",
+            f"{t:.2f}x",
+            t <= 1.1,
+            f"{med[key] * 1e3:.0f} ms vs {base * 1e3:.0f} ms per walk",
+        )
+        report.add(
+            f"{b}. {label}: peak memory / the data",
+            "<= 2.0x",
+            f"{m:.2f}x",
+            m <= 2.0,
+            f"peak {mem[key] / 1e6:.1f} MB, data {data_bytes / 1e6:.1f} MB "
+            f"(raw loop's own peak {mem['raw loop'] / data_bytes:.2f}x)",
+        )
+    report.notes.append(
+        f"paginate: sandbox {where}; {args.rounds} interleaved rounds; "
+        "memory by tracemalloc in the client process"
+    )
     report.emit()
 
 

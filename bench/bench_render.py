@@ -63,23 +63,38 @@ def main() -> None:
 
     cases = {"pandas.DataFrame(rows)._repr_html_()": theirs, "Result(rows)._repr_html_()": ours}
     times = interleaved(cases, rounds=args.rounds)
-    med = print_table(f"{len(rows)} rows displayed as HTML", times,
-                      base="pandas.DataFrame(rows)._repr_html_()", unit="display")
+    med = print_table(
+        f"{len(rows)} rows displayed as HTML",
+        times,
+        base="pandas.DataFrame(rows)._repr_html_()",
+        unit="display",
+    )
     size_ours = len(out["ours"].encode())
     size_pd = len(out["pandas"].encode())
     print(f"  HTML size: ours {size_ours / 1e3:.1f} KB, pandas {size_pd / 1e3:.1f} KB")
     t = med["Result(rows)._repr_html_()"] / med["pandas.DataFrame(rows)._repr_html_()"]
 
     report = Report("render")
-    report.add("4a. `Result._repr_html_` 100,000 rows vs `pandas.DataFrame(rows)._repr_html_()`",
-               "<= 1.0x", f"{t:.2f}x", t <= 1.0,
-               f"{med['Result(rows)._repr_html_()'] * 1e3:.1f} ms vs "
-               f"{med['pandas.DataFrame(rows)._repr_html_()'] * 1e3:.1f} ms "
-               f"(pandas {pd.__version__}, default display options)")
-    report.add("4b. HTML output size, 100,000 rows", "< 100 KB", f"{size_ours / 1e3:.1f} KB",
-               size_ours < 100_000, f"pandas' output {size_pd / 1e3:.1f} KB")
-    report.notes.append(f"render: {args.rounds} interleaved rounds; both sides build their "
-                        "object from the same parsed list in every round")
+    report.add(
+        "4a. `Result._repr_html_` 100,000 rows vs `pandas.DataFrame(rows)._repr_html_()`",
+        "<= 1.0x",
+        f"{t:.2f}x",
+        t <= 1.0,
+        f"{med['Result(rows)._repr_html_()'] * 1e3:.1f} ms vs "
+        f"{med['pandas.DataFrame(rows)._repr_html_()'] * 1e3:.1f} ms "
+        f"(pandas {pd.__version__}, default display options)",
+    )
+    report.add(
+        "4b. HTML output size, 100,000 rows",
+        "< 100 KB",
+        f"{size_ours / 1e3:.1f} KB",
+        size_ours < 100_000,
+        f"pandas' output {size_pd / 1e3:.1f} KB",
+    )
+    report.notes.append(
+        f"render: {args.rounds} interleaved rounds; both sides build their "
+        "object from the same parsed list in every round"
+    )
     report.emit()
 
 

@@ -25,8 +25,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Report, sandbox  # noqa: E402
 
 
-def client_loop(host: str, port: int, headers: dict[str, str], deadline: float, cap: int,
-                counts: list[int], errors: list[str], i: int, start: threading.Barrier) -> None:
+def client_loop(
+    host: str,
+    port: int,
+    headers: dict[str, str],
+    deadline: float,
+    cap: int,
+    counts: list[int],
+    errors: list[str],
+    i: int,
+    start: threading.Barrier,
+) -> None:
     conn = http.client.HTTPConnection(host, port, timeout=10)
     n = 0
     start.wait()
@@ -46,19 +55,27 @@ def client_loop(host: str, port: int, headers: dict[str, str], deadline: float, 
         counts[i] = n
 
 
-def one_round(url: str, token: str, clients: int, seconds: float, cap: int
-              ) -> tuple[float, list[str]]:
+def one_round(
+    url: str, token: str, clients: int, seconds: float, cap: int
+) -> tuple[float, list[str]]:
     parts = urlsplit(url)
-    headers = {"Authorization": f"Bearer {token}", "User-Agent": "bench",
-               "Accept": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "User-Agent": "bench",
+        "Accept": "application/json",
+    }
     counts = [0] * clients
     errors: list[str] = []
     start = threading.Barrier(clients + 1)
     t0 = time.perf_counter()
     deadline = t0 + seconds + 1.0  # threads start within the extra second
-    threads = [threading.Thread(target=client_loop, args=(parts.hostname, parts.port, headers,
-                                                          deadline, cap, counts, errors, i, start))
-               for i in range(clients)]
+    threads = [
+        threading.Thread(
+            target=client_loop,
+            args=(parts.hostname, parts.port, headers, deadline, cap, counts, errors, i, start),
+        )
+        for i in range(clients)
+    ]
     for t in threads:
         t.start()
     start.wait()
@@ -80,8 +97,7 @@ def main() -> None:
     with sandbox(False) as sb:
         one_round(sb.url, sb.token, args.clients, 0.5, 200)  # warm-up
         for _ in range(args.rounds):
-            rps, errors = one_round(sb.url, sb.token, args.clients, args.seconds,
-                                    args.max_requests)
+            rps, errors = one_round(sb.url, sb.token, args.clients, args.seconds, args.max_requests)
             if errors:
                 print(f"  errors: {errors[:3]}")
             rates.append(rps)
@@ -89,10 +105,14 @@ def main() -> None:
     med = statistics.median(rates)
     print(f"\nSandbox throughput, {args.clients} keep-alive clients: {med:,.0f} requests/s")
     report = Report("throughput")
-    report.add(f"5. sandbox throughput, {args.clients} keep-alive clients, GET /v1/user",
-               "context", f"{med:,.0f} req/s", None,
-               f"median of {args.rounds} rounds of {args.seconds:.0f} s; server in its own "
-               "process, clients are threads with http.client")
+    report.add(
+        f"5. sandbox throughput, {args.clients} keep-alive clients, GET /v1/user",
+        "context",
+        f"{med:,.0f} req/s",
+        None,
+        f"median of {args.rounds} rounds of {args.seconds:.0f} s; server in its own "
+        "process, clients are threads with http.client",
+    )
     report.emit()
 
 

@@ -20,13 +20,20 @@ from pathlib import Path
 
 def run(tree: Path, script: str, extra: list[str]) -> dict[str, float]:
     out = subprocess.run(  # noqa: S603 - our own script, fixed argv
-        [sys.executable, str(tree / "bench" / script), *extra], cwd=tree,
-        capture_output=True, text=True, check=False)
+        [sys.executable, str(tree / "bench" / script), *extra],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
             figures = json.loads(line[7:])["figures"]
-            return {f["name"]: float(f["measured"].rstrip("x").replace(",", "").split()[0])
-                    for f in figures if f["measured"][:1].isdigit()}
+            return {
+                f["name"]: float(f["measured"].rstrip("x").replace(",", "").split()[0])
+                for f in figures
+                if f["measured"][:1].isdigit()
+            }
     raise RuntimeError(f"{tree}: {script} gave no RESULT line\n{out.stderr[-2000:]}")
 
 

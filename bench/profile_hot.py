@@ -31,8 +31,9 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--pyinstrument", action="store_true")
     ap.add_argument("--top", type=int, default=30)
-    ap.add_argument("--ours", action="store_true",
-                    help="only gitbook_nb's own functions, by cumulative time")
+    ap.add_argument(
+        "--ours", action="store_true", help="only gitbook_nb's own functions, by cumulative time"
+    )
     args = ap.parse_args()
 
     import gitbook_nb

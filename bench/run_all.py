@@ -44,8 +44,13 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 def run(script: str, extra: list[str], env: dict[str, str]) -> tuple[dict | None, str]:
     print(f"\n=== {script} {' '.join(extra)}", flush=True)
     proc = subprocess.Popen(  # noqa: S603 - our own scripts, fixed argv
-        [sys.executable, str(BENCH / script), *extra], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, str(BENCH / script), *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout is not None
     lines = []
     result = None
@@ -57,10 +62,19 @@ def run(script: str, extra: list[str], env: dict[str, str]) -> tuple[dict | None
         lines.append(line)
     proc.wait()
     if proc.returncode != 0 or result is None:
-        result = {"bench": script, "figures": [{
-            "name": f"{script} failed (exit {proc.returncode})", "goal": "-",
-            "measured": "not measured", "ok": False, "detail": "see the log in RESULTS.md"}],
-            "notes": []}
+        result = {
+            "bench": script,
+            "figures": [
+                {
+                    "name": f"{script} failed (exit {proc.returncode})",
+                    "goal": "-",
+                    "measured": "not measured",
+                    "ok": False,
+                    "detail": "see the log in RESULTS.md",
+                }
+            ],
+            "notes": [],
+        }
     return result, "".join(lines)
 
 
@@ -95,8 +109,9 @@ def wait_quiet(limit_s: float, threshold: float = 1.0) -> None:
     """Poll the load average until it drops below ``threshold`` or ``limit_s`` passes."""
     deadline = time.monotonic() + limit_s
     while load() >= threshold and time.monotonic() < deadline:
-        print(f"  load average {load():.2f} >= {threshold}: waiting for a quieter machine",
-              flush=True)
+        print(
+            f"  load average {load():.2f} >= {threshold}: waiting for a quieter machine", flush=True
+        )
         time.sleep(10)
 
 
@@ -104,8 +119,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small counts; README left as is")
     ap.add_argument("--only", nargs="*", help="script names to run (e.g. bench_calls.py)")
-    ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
-                    help="first wait up to SECONDS for the 1-minute load average to drop below 1")
+    ap.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for the 1-minute load average to drop below 1",
+    )
     args = ap.parse_args()
 
     env = dict(os.environ)
@@ -130,14 +150,20 @@ def main() -> None:
     # Only the load *before* says whether others were busy: during the run the benchmark's own
     # client and sandbox processes keep both cores busy, so the load after is ~2 by itself.
     if load_before >= 1.0:
-        text = (f"**Warning: the machine was busy when this run started (load average "
-                f"{load_before:.2f} on {m['cores']} cores); the ratios may be skewed. Rerun "
-                "with `--wait-quiet 300`.**\n\n" + text)
+        text = (
+            f"**Warning: the machine was busy when this run started (load average "
+            f"{load_before:.2f} on {m['cores']} cores); the ratios may be skewed. Rerun "
+            "with `--wait-quiet 300`.**\n\n" + text
+        )
     print("\n" + text)
     mode = "quick run (`--quick`)" if args.quick else "full run"
     (BENCH / "RESULTS.md").write_text(
         f"# Benchmark results ({mode})\n\nRerun: `.venv/bin/python bench/run_all.py`\n\n"
-        + text + "\n## Logs\n\n" + "\n".join(logs), encoding="utf-8")
+        + text
+        + "\n## Logs\n\n"
+        + "\n".join(logs),
+        encoding="utf-8",
+    )
     readme = BENCH / "README.md"
     if not args.quick and not args.only and readme.exists():
         body = readme.read_text(encoding="utf-8")

@@ -187,21 +187,29 @@ def error_for(
     except ValueError:
         phrase = escape_snippet(reason, 40)
     message = f"{method} {path}: {status} {phrase}" + (f": {text}" if text else "")
-    kw: dict[str, Any] = {"status": status, "code": code if code is not None else status,
-                          "method": method, "path": path}
+    kw: dict[str, Any] = {
+        "status": status,
+        "code": code if code is not None else status,
+        "method": method,
+        "path": path,
+    }
     if status == 401:
         return AuthenticationError(message, **kw)
     if status == 403:
         scope = missing_scope(text, headers.get("WWW-Authenticate", ""))
-        hint = (f"the token lacks the scope {scope}; sign in again asking for it"
-                if scope else "the token may not do this; check its permissions or scopes")
+        hint = (
+            f"the token lacks the scope {scope}; sign in again asking for it"
+            if scope
+            else "the token may not do this; check its permissions or scopes"
+        )
         return PermissionDeniedError(message, scope=scope, hint=hint, **kw)
     if status == 404:
         return NotFoundError(message, **kw)
     if status == 429:
         wait = f"retry in {retry_after:.0f} s" if retry_after is not None else "wait a moment"
-        return RateLimitedError(message, retry_after=retry_after,
-                                hint=f"rate limited: {wait}", **kw)
+        return RateLimitedError(
+            message, retry_after=retry_after, hint=f"rate limited: {wait}", **kw
+        )
     if status >= 500:
         return ServerError(message, **kw)
     return APIError(message, hint=_HINTS.get(status, "the API refused the request"), **kw)

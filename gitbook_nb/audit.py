@@ -52,12 +52,20 @@ class Finding:
 # (kind, pattern); group 1 is the secret value when the pattern has context around it.
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("gb_api token", re.compile(r"(gb_api_[A-Za-z0-9_\-]{16,})")),
-    ("legacy token", re.compile(
-        r"(?i)token[\"']?\s*(?:[:=]|\s)\s*[\"']?(?<![0-9a-f])([0-9a-f]{40})(?![0-9a-f])")),
-    ("access_token", re.compile(
-        r"(?i)(?:access|refresh)_token[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9\-._~+/]{8,}=*)")),
-    ("client_secret", re.compile(
-        r"(?i)client_secret[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9\-._~+/]{8,}=*)")),
+    (
+        "legacy token",
+        re.compile(
+            r"(?i)token[\"']?\s*(?:[:=]|\s)\s*[\"']?(?<![0-9a-f])([0-9a-f]{40})(?![0-9a-f])"
+        ),
+    ),
+    (
+        "access_token",
+        re.compile(r"(?i)(?:access|refresh)_token[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9\-._~+/]{8,}=*)"),
+    ),
+    (
+        "client_secret",
+        re.compile(r"(?i)client_secret[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9\-._~+/]{8,}=*)"),
+    ),
     ("bearer token", re.compile(r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{8,}=*)")),
 ]
 MAX_NOTEBOOK_BYTES = 512 * 2**20  # /dev/zero or a disk image must not hang the kernel
@@ -85,8 +93,7 @@ def _occurrences(text: str, secret: Secret | str) -> list[tuple[tuple[int, int],
     return out
 
 
-def scan_text(text: str, secrets: Iterable[tuple[str, Secret | str]] = ()
-              ) -> list[tuple[str, str]]:
+def scan_text(text: str, secrets: Iterable[tuple[str, Secret | str]] = ()) -> list[tuple[str, str]]:
     """``(kind, preview)`` for each secret in ``text``; ``secrets`` are ``(kind, value)``."""
     found: list[tuple[str, str]] = []
     taken: list[tuple[int, int]] = []
@@ -154,15 +161,18 @@ def load_notebook(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping
         raise AuditError(f"{os.fspath(source)!s} is not a regular file")
     try:
         if os.path.getsize(source) > MAX_NOTEBOOK_BYTES:
-            raise AuditError(f"{os.fspath(source)!s} is larger than "
-                             f"{MAX_NOTEBOOK_BYTES // 2**20} MiB; not a notebook to audit here")
+            raise AuditError(
+                f"{os.fspath(source)!s} is larger than "
+                f"{MAX_NOTEBOOK_BYTES // 2**20} MiB; not a notebook to audit here"
+            )
         with open(source, encoding="utf-8") as fh:
             data = json.load(fh)
     except FileNotFoundError:
         raise AuditError(f"no notebook at {os.fspath(source)!s}") from None
     except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise AuditError(f"cannot read {os.fspath(source)!s} as a notebook: "
-                         f"{type(err).__name__}") from None
+        raise AuditError(
+            f"cannot read {os.fspath(source)!s} as a notebook: {type(err).__name__}"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells", []), list):
         raise AuditError(f"{os.fspath(source)!s} is not a notebook (no cells list)")
     return data

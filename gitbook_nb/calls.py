@@ -115,7 +115,12 @@ class CallsMixin:
 
     # ---------------------------------------------------------------- calls
     def request(
-        self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
         settings: config.Settings | None = None,
     ) -> Result:
         s = settings or self.settings
@@ -127,11 +132,22 @@ class CallsMixin:
             status = resp.status
         finally:
             self._record(method, path, status, 1, time.monotonic() - started)
-        return Result(resp.data, status=resp.status, pages=1, elapsed=resp.elapsed,
-                      method=method.upper(), path=path, rate_limit=resp.rate_limit)
+        return Result(
+            resp.data,
+            status=resp.status,
+            pages=1,
+            elapsed=resp.elapsed,
+            method=method.upper(),
+            path=path,
+            rate_limit=resp.rate_limit,
+        )
 
     def paginate(
-        self, path: str, *, params: dict | None = None, max_pages: int | None = None,
+        self,
+        path: str,
+        *,
+        params: dict | None = None,
+        max_pages: int | None = None,
         limit: int | None = None,
         progress: Callable[[int, int, int | None], None] | None = None,
         settings: config.Settings | None = None,
@@ -169,33 +185,51 @@ class CallsMixin:
             note = f"stopped after {pages} pages (max pages {cap}); more pages exist"
         if total is None and isinstance(items, list):
             total = len(items) if note is None else None
-        return Result(items, status=status if isinstance(status, int) else 0, pages=pages,
-                      elapsed=time.monotonic() - started, method="GET", path=path,
-                      total=total, note=note, rate_limit=rate_limit)
+        return Result(
+            items,
+            status=status if isinstance(status, int) else 0,
+            pages=pages,
+            elapsed=time.monotonic() - started,
+            method="GET",
+            path=path,
+            total=total,
+            note=note,
+            rate_limit=rate_limit,
+        )
 
     def prepare(
-        self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
         settings: config.Settings | None = None,
     ) -> dict[str, Any]:
         """The request a call would send, with the Authorization header masked; sends nothing."""
         s = settings or self.settings
         url = self.client_for(s).build_url(path, params)
-        headers = {"User-Agent": s.user_agent, "Accept": "application/json",
-                   "Authorization": f"Bearer {MASK}"}
+        headers = {
+            "User-Agent": s.user_agent,
+            "Accept": "application/json",
+            "Authorization": f"Bearer {MASK}",
+        }
         if json is not None:
             headers["Content-Type"] = "application/json"
         return {"method": method.upper(), "url": url, "headers": headers, "json": json}
 
     # ---------------------------------------------------------------- history
     def _record(self, method: str, path: str, status: Any, pages: int, elapsed: float) -> None:
-        self._history.append({
-            "time": time.strftime("%H:%M:%S"),
-            "method": method.upper(),
-            "path": path.split("?", 1)[0],
-            "status": status,
-            "pages": pages,
-            "elapsed_ms": round(elapsed * 1000, 1),
-        })
+        self._history.append(
+            {
+                "time": time.strftime("%H:%M:%S"),
+                "method": method.upper(),
+                "path": path.split("?", 1)[0],
+                "status": status,
+                "pages": pages,
+                "elapsed_ms": round(elapsed * 1000, 1),
+            }
+        )
 
     def history(self) -> list[dict[str, Any]]:
         return list(self._history)

@@ -110,8 +110,10 @@ class Client:
         rng: Callable[[], float] = random.random,
     ) -> None:
         if is_sandbox(settings):
-            raise ConfigError("the sandbox profile has no address yet",
-                              hint="let the session start the sandbox (config.with_sandbox)")
+            raise ConfigError(
+                "the sandbox profile has no address yet",
+                hint="let the session start the sandbox (config.with_sandbox)",
+            )
         validate_base_url(settings.api_url, what="API URL")
         if urlsplit(settings.api_url).query:
             raise ConfigError("the API URL must not contain a query string (?...)")
@@ -157,7 +159,7 @@ class Client:
             check_same_origin(path_or_url, self._api_url, what="the link")
             parts = urlsplit(path_or_url)
             base_path = urlsplit(self._api_url).path.rstrip("/")
-            rel = parts.path[len(base_path):] if parts.path.startswith(base_path) else parts.path
+            rel = parts.path[len(base_path) :] if parts.path.startswith(base_path) else parts.path
             _, rel = join_path(self._api_url, (rel or "/"))  # same D4 character checks
             return path_or_url, rel
         url, rel = join_path(self._api_url, path_or_url)
@@ -167,11 +169,14 @@ class Client:
         headers = {"User-Agent": self._user_agent, "Accept": "application/json"}
         for name, value in (extra or {}).items():
             if name.lower() in _RESERVED_HEADERS:
-                raise UnsafeRequestError(f"the header {escape_snippet(name, 40)} is set by "
-                                         "gitbook_nb only")
+                raise UnsafeRequestError(
+                    f"the header {escape_snippet(name, 40)} is set by gitbook_nb only"
+                )
             if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
-                raise UnsafeRequestError(f"the header {escape_snippet(name, 40)} has a value "
-                                         "with control or non-ASCII characters")
+                raise UnsafeRequestError(
+                    f"the header {escape_snippet(name, 40)} has a value "
+                    "with control or non-ASCII characters"
+                )
             headers[name] = value
         return headers
 
@@ -202,14 +207,24 @@ class Client:
         accepted only with ``allow_url=True`` (pagination links) and only same-origin (D3)."""
         method = str(method).upper()
         if method not in METHODS:
-            raise UnsafeRequestError(f"unsupported HTTP method {escape_snippet(method, 20)}",
-                                     hint=f"use one of {', '.join(sorted(METHODS))}")
+            raise UnsafeRequestError(
+                f"unsupported HTTP method {escape_snippet(method, 20)}",
+                hint=f"use one of {', '.join(sorted(METHODS))}",
+            )
         url, rel = self._target(path_or_url, allow_url)
-        return self._call(method, url, rel, params=params, json=json, data=data,
-                          headers=self._headers(headers))
+        return self._call(
+            method, url, rel, params=params, json=json, data=data, headers=self._headers(headers)
+        )
 
     def _call(
-        self, method: str, url: str, rel: str, *, params: Any, json: Any, data: Any,
+        self,
+        method: str,
+        url: str,
+        rel: str,
+        *,
+        params: Any,
+        json: Any,
+        data: Any,
         headers: dict[str, str],
     ) -> Response:
         s = self.settings
@@ -224,18 +239,29 @@ class Client:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise RequestTimeoutError(
-                    f"{label}: the overall deadline of {s.deadline:g} s passed") from None
+                    f"{label}: the overall deadline of {s.deadline:g} s passed"
+                ) from None
             out = send_once(
-                self._session, method, url, label=label, headers=headers,
-                bearer=self._bearer_for(token, url, label), params=params, json=json, data=data,
+                self._session,
+                method,
+                url,
+                label=label,
+                headers=headers,
+                bearer=self._bearer_for(token, url, label),
+                params=params,
+                json=json,
+                data=data,
                 timeout=(min(s.connect_timeout, remaining), min(s.read_timeout, remaining)),
-                max_body=s.max_body, deadline=deadline, clock=self._clock,
+                max_body=s.max_body,
+                deadline=deadline,
+                clock=self._clock,
             )
             if isinstance(out, Failure):
                 if out.kind == "interrupt" or out.error is None:
                     raise KeyboardInterrupt from None
                 retry = out.kind == "connect" or (
-                    out.kind == "read_timeout" and not read_timeout_retried)
+                    out.kind == "read_timeout" and not read_timeout_retried
+                )
                 if idempotent and retry and retries < s.max_retries:
                     # A read timeout is retried once only: a slow server stays slow, and the
                     # deadline would otherwise be spent max_retries times over.
@@ -252,8 +278,9 @@ class Client:
             status = out.status
             if status in REDIRECTS:
                 redirects += 1
-                url = self._redirect(method, url, out.headers.get("Location"), status, label,
-                                     redirects)
+                url = self._redirect(
+                    method, url, out.headers.get("Location"), status, label, redirects
+                )
                 params = None  # the Location carries its own query
                 continue
             if status == 401 and token is not None and not refreshed and self._on_unauthorized:
@@ -265,30 +292,45 @@ class Client:
             wait: float | None = None
             if status in RETRY_STATUSES:
                 wait = _retry_after(out.headers, wall=self._wall())
-                if idempotent and retries < s.max_retries and (
-                        wait is None or wait <= s.retry_after_cap):
+                if (
+                    idempotent
+                    and retries < s.max_retries
+                    and (wait is None or wait <= s.retry_after_cap)
+                ):
                     pause = self._backoff(retries) if wait is None else wait
                     if self._pause(pause, deadline, label, f"status {status}"):
                         retries += 1
                         continue
             if status >= 400:
                 raise self._error(out, method, rel, token, wait) from None
-            body, bad = (None, None) if method == "HEAD" else parse_json(
-                status, out.body, label=label)
+            body, bad = (
+                (None, None) if method == "HEAD" else parse_json(status, out.body, label=label)
+            )
             if bad is not None:
                 raise bad from None
-            return Response(method, rel, url, status, out.headers, body,
-                            self._clock() - started, rate_limit)
+            return Response(
+                method, rel, url, status, out.headers, body, self._clock() - started, rate_limit
+            )
 
-    def _error(self, out: Any, method: str, rel: str, token: Token | None,
-               wait: float | None) -> APIError:
-        err = error_for(out.status, out.reason, out.headers, out.body, method=method, path=rel,
-                        retry_after=wait,
-                        secret=token.access_token.reveal() if token is not None else None)
+    def _error(
+        self, out: Any, method: str, rel: str, token: Token | None, wait: float | None
+    ) -> APIError:
+        err = error_for(
+            out.status,
+            out.reason,
+            out.headers,
+            out.body,
+            method=method,
+            path=rel,
+            retry_after=wait,
+            secret=token.access_token.reveal() if token is not None else None,
+        )
         if out.status == 401:
-            err.hint = ("no token was sent: log in first (%gitbook login)" if token is None else
-                        "the token was refused and has been cleared; log in again "
-                        "(%gitbook login)")
+            err.hint = (
+                "no token was sent: log in first (%gitbook login)"
+                if token is None
+                else "the token was refused and has been cleared; log in again (%gitbook login)"
+            )
         return err
 
     def _backoff(self, retries: int) -> float:
@@ -304,14 +346,18 @@ class Client:
         self._sleep(seconds)
         return True
 
-    def _redirect(self, method: str, url: str, location: str | None, status: int, label: str,
-                  count: int) -> str:
+    def _redirect(
+        self, method: str, url: str, location: str | None, status: int, label: str, count: int
+    ) -> str:
         if method not in IDEMPOTENT:
-            raise UnsafeRequestError(f"{label}: the API answered {status} (a redirect); a "
-                                     f"{method} is never resent", hint="check the API URL")
+            raise UnsafeRequestError(
+                f"{label}: the API answered {status} (a redirect); a {method} is never resent",
+                hint="check the API URL",
+            )
         if not location:
-            raise InvalidResponseError(f"{label}: a {status} redirect without a Location",
-                                       status=status)
+            raise InvalidResponseError(
+                f"{label}: a {status} redirect without a Location", status=status
+            )
         if count > MAX_REDIRECTS:
             raise UnsafeRequestError(f"{label}: more than {MAX_REDIRECTS} redirects")
         # Location is the server's text joined onto the URL we asked for, then origin-checked:
@@ -324,7 +370,10 @@ class Client:
 
     # ----------------------------------------------------------- pagination
     def pages(
-        self, path: str, *, params: Mapping[str, Any] | None = None,
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
         max_pages: int | None = None,
     ) -> Pages:
         """Lazy iterator over every page of either envelope (legacy ``list/page/limit/total``,
@@ -337,8 +386,12 @@ class Client:
         return Pages(self, path, query, cap)
 
     # ------------------------------------------------------- OAuth requests
-    def send_spec(self, spec: HTTPRequestSpec, *, max_body: int | None = None,
-                  ) -> tuple[int, dict[str, str], bytes]:
+    def send_spec(
+        self,
+        spec: HTTPRequestSpec,
+        *,
+        max_body: int | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
         """Send a token / registration / revocation / discovery request built by ``oauth`` (C3).
 
         No redirects (a 307 would resend the secret or code elsewhere), never retried, timeouts
@@ -351,10 +404,18 @@ class Client:
         s = self.settings
         cap = s.token_max_body if max_body is None else max_body
         out = send_once(
-            self._session, method, spec.url, label=label,
-            headers={"User-Agent": self._user_agent, **spec.headers}, bearer=None,
-            json=spec.json, data=spec.form, timeout=(s.connect_timeout, s.read_timeout),
-            max_body=cap, deadline=self._clock() + s.deadline, clock=self._clock,
+            self._session,
+            method,
+            spec.url,
+            label=label,
+            headers={"User-Agent": self._user_agent, **spec.headers},
+            bearer=None,
+            json=spec.json,
+            data=spec.form,
+            timeout=(s.connect_timeout, s.read_timeout),
+            max_body=cap,
+            deadline=self._clock() + s.deadline,
+            clock=self._clock,
         )
         if isinstance(out, Failure):
             if out.error is None:
@@ -364,5 +425,7 @@ class Client:
         if 300 <= out.status < 400:
             raise UnsafeRequestError(
                 f"{label}: the OAuth server answered with a redirect ({out.status}); "
-                "refusing to resend credentials", hint="check the OAuth endpoint URLs")
+                "refusing to resend credentials",
+                hint="check the OAuth endpoint URLs",
+            )
         return out.status, dict(out.headers), out.body

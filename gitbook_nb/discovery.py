@@ -47,8 +47,13 @@ def fallback_endpoints(issuer: str) -> Endpoints:
     """GitBook's documented paths when the server has no discovery document."""
     scheme, netloc, path = _issuer_parts(issuer)
     base = urlunsplit((scheme, netloc, path, "", ""))
-    return Endpoints(authorize=base + "/authorize", token=base + "/token",
-                     registration=base + "/register", revocation=None, issuer=issuer)
+    return Endpoints(
+        authorize=base + "/authorize",
+        token=base + "/token",
+        registration=base + "/register",
+        revocation=None,
+        issuer=issuer,
+    )
 
 
 def _json_object(status: int, headers: Mapping[str, str], body: bytes, what: str) -> dict[str, Any]:
@@ -77,8 +82,9 @@ def parse_discovery(
     data = _json_object(status, headers, body, "discovery document")
     got = data.get("issuer")
     if not isinstance(got, str) or got.rstrip("/") != issuer.rstrip("/"):
-        raise LoginError("the discovery document names another issuer; refused (RFC 8414)",
-                         hint=_DISCOVERY_HINT)
+        raise LoginError(
+            "the discovery document names another issuer; refused (RFC 8414)", hint=_DISCOVERY_HINT
+        )
     methods = data.get("code_challenge_methods_supported")
     if isinstance(methods, list) and "S256" not in methods:
         raise LoginError("the OAuth server does not support PKCE S256", hint=_DISCOVERY_HINT)
@@ -92,8 +98,9 @@ def parse_discovery(
         try:
             return validate_base_url(value, what=key)
         except GitBookError as exc:
-            raise LoginError(f"the discovery document's {key} is unsafe: {exc.message}",
-                             hint=_DISCOVERY_HINT) from None
+            raise LoginError(
+                f"the discovery document's {key} is unsafe: {exc.message}", hint=_DISCOVERY_HINT
+            ) from None
 
     authorize = endpoint("authorization_endpoint", True)
     token = endpoint("token_endpoint", True)
@@ -112,8 +119,10 @@ def build_registration_request(
 ) -> HTTPRequestSpec:
     """RFC 7591 registration of a public native client (no secret: RFC 8252 section 8.5)."""
     if not endpoints.registration:
-        raise ConfigError("this OAuth server offers no dynamic client registration",
-                          hint="set GITBOOK_CLIENT_ID to a registered client id")
+        raise ConfigError(
+            "this OAuth server offers no dynamic client registration",
+            hint="set GITBOOK_CLIENT_ID to a registered client id",
+        )
     uris = [validate_redirect_uri(u) for u in redirect_uris]
     if not uris:
         raise ConfigError("registration needs at least one redirect URI")
@@ -133,18 +142,33 @@ def parse_registration_response(status: int, headers: Mapping[str, str], body: b
     try:
         data = decode_body(headers, body, limit=MAX_BODY)
     except ValueError as exc:
-        raise TokenExchangeError(f"unusable registration answer (HTTP {status}): {exc}",
-                                 error="invalid_response", status=status) from None
+        raise TokenExchangeError(
+            f"unusable registration answer (HTTP {status}): {exc}",
+            error="invalid_response",
+            status=status,
+        ) from None
     if data is not None and "error" in data:
-        code = clean_code(data["error"] if not isinstance(data["error"], dict)
-                          else data["error"].get("code"))
-        raise TokenExchangeError(f"client registration refused: {code} (HTTP {status})",
-                                 error=code, status=status, hint=_DISCOVERY_HINT)
+        code = clean_code(
+            data["error"] if not isinstance(data["error"], dict) else data["error"].get("code")
+        )
+        raise TokenExchangeError(
+            f"client registration refused: {code} (HTTP {status})",
+            error=code,
+            status=status,
+            hint=_DISCOVERY_HINT,
+        )
     if not 200 <= status < 300 or data is None:
-        raise TokenExchangeError(f"client registration failed: HTTP {status}",
-                                 error=f"http_{status}", status=status, hint=_DISCOVERY_HINT)
+        raise TokenExchangeError(
+            f"client registration failed: HTTP {status}",
+            error=f"http_{status}",
+            status=status,
+            hint=_DISCOVERY_HINT,
+        )
     client_id = data.get("client_id")
     if not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id):
-        raise TokenExchangeError("the registration answer has no valid client_id",
-                                 error="invalid_response", status=status)
+        raise TokenExchangeError(
+            "the registration answer has no valid client_id",
+            error="invalid_response",
+            status=status,
+        )
     return client_id

@@ -206,9 +206,17 @@ class Result:
     def pages_table(self) -> Result:
         """The same answer shown as a flattened page tree (depth, path, title, ...)."""
         return Result(
-            self.data, status=self.status, pages=self.pages, elapsed=self.elapsed,
-            method=self.method, path=self.path, note=self.note, rate_limit=self.rate_limit,
-            tree=True, max_rows=self.max_rows, max_cell=self.max_cell,
+            self.data,
+            status=self.status,
+            pages=self.pages,
+            elapsed=self.elapsed,
+            method=self.method,
+            path=self.path,
+            note=self.note,
+            rate_limit=self.rate_limit,
+            tree=True,
+            max_rows=self.max_rows,
+            max_cell=self.max_cell,
         )
 
     def to_json(self) -> JSONView:
@@ -218,7 +226,9 @@ class Result:
     # -- rendering ------------------------------------------------------------------------------
 
     def _repr_mimebundle_(
-        self, include: Container[str] | None = None, exclude: Container[str] | None = None,
+        self,
+        include: Container[str] | None = None,
+        exclude: Container[str] | None = None,
     ) -> dict[str, str]:
         """Both forms in one call, for IPython's display formatter.
 
@@ -246,8 +256,9 @@ class Result:
         """
         out = render(cell_limit)
         while len(out.encode()) > options.max_bytes and cell_limit > _MIN_CELL:
-            cell_limit = max(_MIN_CELL, cell_limit * options.max_bytes // len(out.encode()) * 9
-                             // 10)
+            cell_limit = max(
+                _MIN_CELL, cell_limit * options.max_bytes // len(out.encode()) * 9 // 10
+            )
             out = render(cell_limit)
         return out
 
@@ -256,15 +267,20 @@ class Result:
         out = ['<div class="gitbook-nb-result">']
         caption = self._caption(with_time=True)
         if caption:
-            out.append(f'<div class="gitbook-nb-caption" style="font-size:smaller;'
-                       f'opacity:0.75">{_h(caption)}</div>')
+            out.append(
+                f'<div class="gitbook-nb-caption" style="font-size:smaller;'
+                f'opacity:0.75">{_h(caption)}</div>'
+            )
         if view.columns:
             out.append(html_table(view.columns, view.cells))
-        out.append(f'<div class="gitbook-nb-footer" style="font-size:smaller">'
-                   f"{_h(view.footer)}</div>")
+        out.append(
+            f'<div class="gitbook-nb-footer" style="font-size:smaller">{_h(view.footer)}</div>'
+        )
         if self.note:
-            out.append(f'<div class="gitbook-nb-note" style="font-size:smaller">'
-                       f"{_h(clean_text(self.note, self._limit('max_cell')))}</div>")
+            out.append(
+                f'<div class="gitbook-nb-note" style="font-size:smaller">'
+                f"{_h(clean_text(self.note, self._limit('max_cell')))}</div>"
+            )
         out.append("</div>")
         return "".join(out)
 
@@ -354,8 +370,11 @@ class Result:
             hidden = len(columns) - options.max_columns
             columns = columns[: options.max_columns]
         cells = [[_cell(row, c, cell_limit) for c in columns] for row in head]
-        numeric = [all(is_number(v) for r in head if (v := r.get(c)) is not None)
-                   and any(r.get(c) is not None for r in head) for c in columns]
+        numeric = [
+            all(is_number(v) for r in head if (v := r.get(c)) is not None)
+            and any(r.get(c) is not None for r in head)
+            for c in columns
+        ]
         shown = len(head)
         if shown == total and not hidden:
             footer = f"{total} row{'s' if total != 1 else ''}"
@@ -370,8 +389,11 @@ class Result:
     def _caption(self, *, with_time: bool) -> str:
         if not self.path:
             return ""
-        parts = [clean_text(f"{self.method} {self.path}", 300), str(self.status),
-                 f"{self.pages} page{'s' if self.pages != 1 else ''}"]
+        parts = [
+            clean_text(f"{self.method} {self.path}", 300),
+            str(self.status),
+            f"{self.pages} page{'s' if self.pages != 1 else ''}",
+        ]
         if with_time:  # volatile: HTML only, never in the text form nbval compares
             parts.append(f"{float(self.elapsed or 0) * 1000:.0f} ms")
             remaining = getattr(self.rate_limit, "remaining", None)
@@ -435,8 +457,9 @@ class JSONView:
     __str__ = __repr__
 
 
-def render_json(data: Any, *, max_items: int | None = None,
-                max_chars: int | None = None) -> JSONView:
+def render_json(
+    data: Any, *, max_items: int | None = None, max_chars: int | None = None
+) -> JSONView:
     """``data`` as indented JSON with sorted keys, bounded, secrets masked, controls escaped.
 
     Lists keep their first ``max_items`` items plus a marker string saying how many were left

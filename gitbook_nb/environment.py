@@ -94,29 +94,53 @@ def detect(
     norm = normalise_prefix(prefix) if prefix else None
 
     if "google.colab" in mods:
-        return Environment("colab", "the google.colab module is loaded (Google Colab)",
-                           None, persistence_allowed=False, remote=True)
+        return Environment(
+            "colab",
+            "the google.colab module is loaded (Google Colab)",
+            None,
+            persistence_allowed=False,
+            remote=True,
+        )
     if env.get("COLAB_RELEASE_TAG"):
-        return Environment("colab", "COLAB_RELEASE_TAG is set (Google Colab)",
-                           None, persistence_allowed=False, remote=True)
+        return Environment(
+            "colab",
+            "COLAB_RELEASE_TAG is set (Google Colab)",
+            None,
+            persistence_allowed=False,
+            remote=True,
+        )
 
     binder_var = _first_set(env, ("BINDER_LAUNCH_HOST", "BINDER_REQUEST", "BINDER_REPO_URL"))
     if binder_var:
         # Binder is a public, throw-away JupyterHub: never keep tokens on disk there (F1).
-        return Environment("binder", f"{binder_var} is set (a Binder session)", norm,
-                           persistence_allowed=False, remote=True)
+        return Environment(
+            "binder",
+            f"{binder_var} is set (a Binder session)",
+            norm,
+            persistence_allowed=False,
+            remote=True,
+        )
 
     hub_var = _first_set(env, ("JUPYTERHUB_SERVICE_PREFIX", "JUPYTERHUB_API_TOKEN"))
     if hub_var:
         # A hub's machine is shared by many users: persistence is opt-in and refused by
         # default (F1); the browser reaches the kernel only through the hub's proxy.
-        return Environment("jupyterhub", f"{hub_var} is set (a JupyterHub server)", norm,
-                           persistence_allowed=False, remote=True)
+        return Environment(
+            "jupyterhub",
+            f"{hub_var} is set (a JupyterHub server)",
+            norm,
+            persistence_allowed=False,
+            remote=True,
+        )
 
     vs_var = _first_set(env, ("VSCODE_PID", "VSCODE_CWD", "VSCODE_IPC_HOOK_CLI"))
-    if vs_var is None and env.get("JPY_PARENT_PID") and (
-        "vscode" in env.get("TERM_PROGRAM", "").lower()
-        or any(k.startswith("VSCODE_") for k in env)
+    if (
+        vs_var is None
+        and env.get("JPY_PARENT_PID")
+        and (
+            "vscode" in env.get("TERM_PROGRAM", "").lower()
+            or any(k.startswith("VSCODE_") for k in env)
+        )
     ):
         vs_var = "JPY_PARENT_PID with a VS Code variable"
     if vs_var:
@@ -124,13 +148,21 @@ def detect(
         # the browser that opens the sign-in link is on the user's machine.
         remote_var = _first_set(env, ("CODESPACES", "REMOTE_CONTAINERS", "SSH_CONNECTION"))
         if remote_var:
-            return Environment("vscode", f"{vs_var} is set (VS Code), and {remote_var} says "
-                               "the kernel runs on another machine", None,
-                               persistence_allowed=True, remote=True)
+            return Environment(
+                "vscode",
+                f"{vs_var} is set (VS Code), and {remote_var} says "
+                "the kernel runs on another machine",
+                None,
+                persistence_allowed=True,
+                remote=True,
+            )
         return Environment("vscode", f"{vs_var} is set (VS Code on this machine)", None)
 
-    return Environment("local", "no Binder, JupyterHub, Colab or VS Code variable is set "
-                       "(a local Jupyter server)", None)
+    return Environment(
+        "local",
+        "no Binder, JupyterHub, Colab or VS Code variable is set (a local Jupyter server)",
+        None,
+    )
 
 
 def proxy_path(port: int, path: str = "/", *, prefix: str | None) -> str:
@@ -190,7 +222,7 @@ def local_url(url: str, env: Environment | None = None) -> str:
     head = f"{normalise_prefix(env.service_prefix)}proxy/"
     if not url.startswith(head):
         return url
-    port, sep, rest = url[len(head):].partition("/")
+    port, sep, rest = url[len(head) :].partition("/")
     if not port.isdigit() or not 0 < int(port) < 65536:
         return url
     return f"http://127.0.0.1:{int(port)}/{rest}" if sep else f"http://127.0.0.1:{int(port)}/"
@@ -219,18 +251,29 @@ def listener_possible(
     if env.kind == "vscode" and not env.remote:
         return Decision(True, "VS Code runs on this machine", "local")
     if env.kind == "vscode":
-        return Decision(False, "VS Code runs this kernel on another machine, which the "
-                        "browser cannot reach directly", "paste")
+        return Decision(
+            False,
+            "VS Code runs this kernel on another machine, which the browser cannot reach directly",
+            "paste",
+        )
     if env.kind == "colab":
-        return Decision(False, "Colab's browser cannot reach ports on the kernel's machine",
-                        "paste")
+        return Decision(
+            False, "Colab's browser cannot reach ports on the kernel's machine", "paste"
+        )
     where = "Binder" if env.kind == "binder" else "JupyterHub"
     if not env.service_prefix:
-        return Decision(False, f"{where} without JUPYTERHUB_SERVICE_PREFIX: the Jupyter "
-                        "server's address is unknown", "paste")
+        return Decision(
+            False,
+            f"{where} without JUPYTERHUB_SERVICE_PREFIX: the Jupyter server's address is unknown",
+            "paste",
+        )
     if not module_available("jupyter_server_proxy"):
-        return Decision(False, f"{where}: jupyter-server-proxy is not installed, so the "
-                        "browser cannot reach this kernel's ports", "paste")
+        return Decision(
+            False,
+            f"{where}: jupyter-server-proxy is not installed, so the "
+            "browser cannot reach this kernel's ports",
+            "paste",
+        )
     return Decision(True, f"{where} with jupyter-server-proxy installed", "proxy")
 
 
@@ -278,7 +321,11 @@ def login_mode(
         return LoginMode(decision.mode, decision.reason)
     bind = fixed_loopback(redirect_uri)
     if bind is not None and decision.mode == "local":
-        return LoginMode("local", f"the app's redirect address {redirect_uri} is on this "
-                         "machine", bind)
-    return LoginMode("paste", "the legacy app's redirect address is fixed by its registration "
-                     "and does not lead back to this kernel")
+        return LoginMode(
+            "local", f"the app's redirect address {redirect_uri} is on this machine", bind
+        )
+    return LoginMode(
+        "paste",
+        "the legacy app's redirect address is fixed by its registration "
+        "and does not lead back to this kernel",
+    )

@@ -6,7 +6,7 @@ Every failure a user can meet is a :class:`GitBookError`; catch a subclass by me
     ├── ConfigError                 a setting or URL is invalid (SECURITY.md D1, A7)
     ├── UnsafeRequestError          refused before sending: bad path (D4), cross-host redirect or
     │                               pagination link (D3), secret where it must not be (E5)
-    ├── NotLoggedInError            no token yet: "finish the login above, or set GITBOOK_TOKEN"
+    ├── NotLoggedInError            no token: "finish the login above, or set GITBOOK_TOKEN"
     ├── LoginError                  a login did not complete; the previous token is kept
     │   ├── PasteError              the pasted text is malformed (B1-B3, B5, B8)
     │   ├── StateMismatchError      ``state`` missing or different (B6, B7)
@@ -16,7 +16,7 @@ Every failure a user can meet is a :class:`GitBookError`; catch a subclass by me
     │   └── TokenExchangeError      the token endpoint refused (C3-C6); ``error`` holds its code
     ├── TransportError              no usable HTTP answer: connection refused, TLS, DNS
     │   └── RequestTimeoutError     connect/read timeout or overall deadline (D6)
-    ├── APIError                    the API answered with an error; ``status``, ``code``, ``message``
+    ├── APIError                    the API answered an error: ``status``, ``code``, ``message``
     │   ├── AuthenticationError     401: token cleared for that host, log in again (D5)
     │   ├── PermissionDeniedError   403: ``scope`` names the missing scope when known
     │   ├── NotFoundError           404 (GitBook also answers 404 when unauthenticated)
@@ -143,7 +143,11 @@ class TokenExchangeError(LoginError):
     """The token endpoint refused the code, the client or the answer was unusable."""
 
     def __init__(
-        self, message: str, *, error: str | None = None, status: int | None = None,
+        self,
+        message: str,
+        *,
+        error: str | None = None,
+        status: int | None = None,
         hint: str | None = None,
     ) -> None:
         self.error = error

@@ -19,11 +19,13 @@ from .tokens import Token
 __all__ = ["KeyringStore"]
 
 # F3: backends that are no protection at all, by "module.Class" anywhere in the MRO.
-_REFUSED_BACKENDS = frozenset({
-    "keyring.backends.fail.Keyring",
-    "keyring.backends.null.Keyring",
-    "keyrings.alt.file.PlaintextKeyring",
-})
+_REFUSED_BACKENDS = frozenset(
+    {
+        "keyring.backends.fail.Keyring",
+        "keyring.backends.null.Keyring",
+        "keyrings.alt.file.PlaintextKeyring",
+    }
+)
 
 
 def _backend_problem(backend: Any) -> str | None:
@@ -58,14 +60,19 @@ class KeyringStore:
             import keyring
             import keyring.errors
         except ImportError:
-            raise StorageError("the keyring store needs the 'keyring' package",
-                               hint="pip install keyring, or use token_store='file'") from None
+            raise StorageError(
+                "the keyring store needs the 'keyring' package",
+                hint="pip install keyring, or use token_store='file'",
+            ) from None
         self._errors: tuple[type[BaseException], ...] = (keyring.errors.KeyringError,)
         self._backend = backend if backend is not None else keyring.get_keyring()
         problem = _backend_problem(self._backend)
         if problem:
-            raise StorageError(problem, hint="install a system keyring, or use "
-                               "token_store='file' (a 0600 file) or the default memory store")
+            raise StorageError(
+                problem,
+                hint="install a system keyring, or use "
+                "token_store='file' (a 0600 file) or the default memory store",
+            )
         self._lock = threading.Lock()
 
     def describe(self) -> str:
@@ -100,8 +107,9 @@ class KeyringStore:
         try:
             return token_from_dict(json.loads(raw))
         except (ValueError, TypeError, RecursionError):
-            warnings.warn("gitbook_nb: an unreadable token in the keyring was ignored",
-                          stacklevel=2)
+            warnings.warn(
+                "gitbook_nb: an unreadable token in the keyring was ignored", stacklevel=2
+            )
             return None
 
     def set(self, key: Key, token: Token) -> None:

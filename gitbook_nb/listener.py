@@ -170,8 +170,7 @@ class Listener:
         self._server = _Server((host, port), self, family)
         self.host = host
         self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._serve, name="gitbook_nb-listener",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="gitbook_nb-listener", daemon=True)
         self._thread.start()
 
     # ------------------------------------------------------------------ addresses
@@ -224,14 +223,29 @@ class Listener:
         if "code" not in params and "error" not in params:
             # A stray visit (favicon prefetch, a user opening the bare address) must not burn
             # the flow: only an authorization response consumes it.
-            return 400, page("No sign-in answer here",
-                             "This address expects the redirect from GitBook.", ok=False), None
+            return (
+                400,
+                page(
+                    "No sign-in answer here",
+                    "This address expects the redirect from GitBook.",
+                    ok=False,
+                ),
+                None,
+            )
         if method == "HEAD":  # link checkers and prefetchers must not consume it either
             return 200, b"", None
         with self._lock:
             if self.done.is_set():
-                return 410, page("Already used", "This sign-in answer was already received; "
-                                 "start a new login in the notebook.", ok=False), None
+                return (
+                    410,
+                    page(
+                        "Already used",
+                        "This sign-in answer was already received; "
+                        "start a new login in the notebook.",
+                        ok=False,
+                    ),
+                    None,
+                )
             self.done.set()
         url = f"{self.redirect_uri}?{query}"
         try:
@@ -242,8 +256,11 @@ class Listener:
         self._closed.set()  # one-shot: the serving loop ends after this answer
         if ok:
             return 200, page("Signed in", f"{message}. You can close this tab.", ok=True), None
-        return 200, page("Sign-in failed", f"{message}. See the notebook for the next step.",
-                         ok=False), None
+        return (
+            200,
+            page("Sign-in failed", f"{message}. See the notebook for the next step.", ok=False),
+            None,
+        )
 
     def _handle_start(self, query: str, headers: Any) -> tuple[int, bytes, dict | None]:
         assert self.on_start is not None
@@ -254,13 +271,27 @@ class Listener:
         context = headers.get("X-Forwarded-Context") or headers.get("X-ProxyContextPath")
         m = _CONTEXT_RE.fullmatch(context or "")
         if origin is None or m is None or int(m.group(2)) != self.port:
-            return 400, page("Cannot sign in through this address",
-                             "This link only works through the Jupyter server's proxy. "
-                             "Use the paste box in the notebook instead.", ok=False), None
+            return (
+                400,
+                page(
+                    "Cannot sign in through this address",
+                    "This link only works through the Jupyter server's proxy. "
+                    "Use the paste box in the notebook instead.",
+                    ok=False,
+                ),
+                None,
+            )
         with self._lock:
             if self.started:
-                return 409, page("Already started", "This sign-in link was already used; "
-                                 "start a new login in the notebook.", ok=False), None
+                return (
+                    409,
+                    page(
+                        "Already started",
+                        "This sign-in link was already used; start a new login in the notebook.",
+                        ok=False,
+                    ),
+                    None,
+                )
             self.started = True
         self.public_redirect_uri = f"{origin}{context}{self.path}"
         try:
@@ -268,12 +299,21 @@ class Listener:
         except Exception as err:
             # on_start returns readable GitBookError text through its own status line; here
             # only the class name, which never holds a secret.
-            return 502, page("Could not start the sign-in",
-                             f"{type(err).__name__}: {getattr(err, 'message', '')}; "
-                             "see the notebook.", ok=False), None
+            return (
+                502,
+                page(
+                    "Could not start the sign-in",
+                    f"{type(err).__name__}: {getattr(err, 'message', '')}; see the notebook.",
+                    ok=False,
+                ),
+                None,
+            )
         if authorize.startswith("/"):
             # Absolute Location: jupyter-server-proxy would prefix a path-only Location with
             # this listener's own proxy path (it rewrites Location headers starting with /).
             authorize = origin + authorize
-        return 302, page("Redirecting", "Continue to GitBook to sign in.", ok=True), {
-            "Location": authorize}
+        return (
+            302,
+            page("Redirecting", "Continue to GitBook to sign in.", ok=True),
+            {"Location": authorize},
+        )

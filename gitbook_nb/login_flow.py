@@ -69,6 +69,7 @@ class LoginFlow:
     def _view_password(self, needed: bool) -> None: ...
     def _view_take_password(self) -> str:  # read once, empty at once
         return ""
+
     def _view_clear_inputs(self) -> None: ...
     def _view_inputs_enabled(self, enabled: bool) -> None: ...
     def _view_env_only(self) -> None: ...
@@ -121,8 +122,10 @@ class LoginFlow:
         """
         sb = self.session.sandbox
         if sb is None:
-            raise LoginError("complete_with_sandbox() works only with a sandbox profile",
-                             hint="sign in by clicking the link instead")
+            raise LoginError(
+                "complete_with_sandbox() works only with a sandbox profile",
+                hint="sign in by clicking the link instead",
+            )
         with self._lock:
             if self.mode == "proxy" and self._flow is None and self._listener is not None:
                 self._listener.started = True
@@ -152,8 +155,9 @@ class LoginFlow:
                 note += f", signed in as {self.session.whoami().get('name')}"
             except GitBookError as err:
                 note += f"; but checking it failed: {err}"
-            self._view_mode(f"{note}. No sign-in needed; unset GITBOOK_TOKEN to use this "
-                            "login instead.")
+            self._view_mode(
+                f"{note}. No sign-in needed; unset GITBOOK_TOKEN to use this login instead."
+            )
             self._view_env_only()
             self._set_status(note)
             return
@@ -164,19 +168,25 @@ class LoginFlow:
         else:
             chooses = s.flow == "current" or self.session.sandbox is not None
             self.mode, self.reason, fixed = environment.login_mode(
-                self.env, chooses_redirect=chooses, redirect_uri=s.redirect_uri)
+                self.env, chooses_redirect=chooses, redirect_uri=s.redirect_uri
+            )
         try:
             if self.mode == "local":
                 host, port, path = fixed or ("127.0.0.1", 0, "/callback")
-                self._listener = Listener(self._from_listener, host=host, port=port,
-                                          path=path, on_timeout=self._expire)
+                self._listener = Listener(
+                    self._from_listener, host=host, port=port, path=path, on_timeout=self._expire
+                )
                 self._begin(self._listener.redirect_uri)
             elif self.mode == "proxy":
-                self._listener = Listener(self._from_listener, on_start=self._on_start,
-                                          on_timeout=self._expire)
+                self._listener = Listener(
+                    self._from_listener, on_start=self._on_start, on_timeout=self._expire
+                )
                 n = self._listener.start_nonce
-                self._view_link(environment.proxy_path(self._listener.port, f"start?n={n}",
-                                                       prefix=self.env.service_prefix))
+                self._view_link(
+                    environment.proxy_path(
+                        self._listener.port, f"start?n={n}", prefix=self.env.service_prefix
+                    )
+                )
                 self._set_status("Click the link to sign in.")
             else:
                 self._begin(None)
@@ -191,15 +201,18 @@ class LoginFlow:
 
     def _begin(self, redirect_uri: str | None) -> None:
         self._flow = self.session.begin_login(
-            redirect_uri=redirect_uri,
-            browser_url=lambda u: environment.browser_url(u, self.env))
+            redirect_uri=redirect_uri, browser_url=lambda u: environment.browser_url(u, self.env)
+        )
         self._view_link(self._flow.authorize_url)
         remaining = self._flow.lifetime - (self._now() - self._flow.created_at)
         self._timer = threading.Timer(max(remaining, 0.0), self._expire)
         self._timer.daemon = True
         self._timer.start()
-        self._set_status("Waiting for you to sign in."
-                         if self.mode != "paste" else "Waiting for the pasted address.")
+        self._set_status(
+            "Waiting for you to sign in."
+            if self.mode != "paste"
+            else "Waiting for the pasted address."
+        )
 
     def _on_start(self, redirect_uri: str) -> str:
         """Proxy mode: the browser reached /start; now the public redirect URI is known."""
@@ -254,13 +267,16 @@ class LoginFlow:
 
     def _finish_locked(self, text: str, hold: bool) -> tuple[bool, str]:
         if self._done:
-            return False, self._set_status("Already signed in with this widget; run "
-                                           "gitbook_nb.login() to sign in again.")
+            return False, self._set_status(
+                "Already signed in with this widget; run gitbook_nb.login() to sign in again."
+            )
         if self._flow is None:
             return False, self._set_status("Click 'Sign in with GitBook' first.")
         if not text.strip():
-            return False, self._set_status("Paste the address the browser shows after you "
-                                           "approved, then click 'Finish sign-in'.")
+            return False, self._set_status(
+                "Paste the address the browser shows after you "
+                "approved, then click 'Finish sign-in'."
+            )
         secret = None
         if self.session.needs_client_secret():
             secret = self._take_secret()
@@ -268,8 +284,8 @@ class LoginFlow:
                 if hold:  # keep the redirect in memory until the secret is typed
                     self._held = Secret(text)
                 return False, self._set_status(
-                    "Enter the app's client secret in the box above, then click "
-                    "'Finish sign-in'.")
+                    "Enter the app's client secret in the box above, then click 'Finish sign-in'."
+                )
         try:
             self.session.finish_login(text, flow=self._flow, client_secret=secret)
         except TokenExchangeError as err:
@@ -293,8 +309,7 @@ class LoginFlow:
         if isinstance(err, GitBookError):
             message = f"Sign-in failed: {err}"
         else:  # unexpected: the type only, its text might hold a secret
-            message = (f"Sign-in failed with an unexpected {type(err).__name__}; click "
-                       "'Start again'")
+            message = f"Sign-in failed with an unexpected {type(err).__name__}; click 'Start again'"
         flow = self._flow
         if flow is not None and not flow.active(self._now):
             # E4: the link holds the state; once the flow is over it goes.

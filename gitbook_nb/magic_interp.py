@@ -121,34 +121,43 @@ def refuse_secret_words(words: Sequence[str], live: LiveSecrets | Sequence[str])
     for i, word in enumerate(words):
         name, eq, _ = word.partition("=")
         lowered = word.lower()
-        if (eq and _secret_name(name)) or (word.startswith("--") and _secret_name(name)
-                                           and name != "--token"):
-            raise UnsafeRequestError(f"refused argument {i + 1} ({name[:30]}=...)",
-                                     hint=SECRET_HINT)
+        if (eq and _secret_name(name)) or (
+            word.startswith("--") and _secret_name(name) and name != "--token"
+        ):
+            raise UnsafeRequestError(
+                f"refused argument {i + 1} ({name[:30]}=...)", hint=SECRET_HINT
+            )
         if lowered.startswith("authorization") or lowered == "bearer":
-            raise UnsafeRequestError(f"refused argument {i + 1} (an Authorization header)",
-                                     hint=SECRET_HINT)
+            raise UnsafeRequestError(
+                f"refused argument {i + 1} (an Authorization header)", hint=SECRET_HINT
+            )
         if looks_like_token(word, live):
-            raise UnsafeRequestError(f"refused argument {i + 1}: it looks like a token",
-                                     hint=SECRET_HINT)
+            raise UnsafeRequestError(
+                f"refused argument {i + 1}: it looks like a token", hint=SECRET_HINT
+            )
 
 
 def check_value(value: str, live: LiveSecrets | Sequence[str], *, what: str = "a value") -> None:
     """Refuse an interpolated value or parameter name that is (or names) a secret."""
     if looks_like_token(value, live) or (what == "a query parameter" and _secret_name(value)):
-        raise UnsafeRequestError(f"refused {what}: it looks like a token or secret",
-                                 hint=SECRET_HINT)
+        raise UnsafeRequestError(
+            f"refused {what}: it looks like a token or secret", hint=SECRET_HINT
+        )
 
 
 def lookup(name: str, namespace: Mapping[str, Any]) -> Any:
     """The value of ``name`` or ``name.part.part`` (mapping key, else public attribute)."""
     if not _NAME.fullmatch(name):
-        raise _error(f"{{{name[:40]}}} is not a name",
-                     hint="use {name} or {name.attr}; write {{ and }} for literal braces")
+        raise _error(
+            f"{{{name[:40]}}} is not a name",
+            hint="use {name} or {name.attr}; write {{ and }} for literal braces",
+        )
     root, *parts = name.split(".")
     if root not in namespace:
-        raise _error(f"unknown name {root!r} in {{{name[:60]}}}",
-                     hint=f"define {root} first, or write {{{{ and }}}} for literal braces")
+        raise _error(
+            f"unknown name {root!r} in {{{name[:60]}}}",
+            hint=f"define {root} first, or write {{{{ and }}}} for literal braces",
+        )
     value = namespace[root]
     for part in parts:
         if part.startswith("_"):
@@ -172,9 +181,15 @@ def _text(value: Any, name: str) -> str:
         raise _error(f"{{{name[:60]}}} cannot be turned into text") from None
 
 
-def interpolate(template: str, namespace: Mapping[str, Any], encode: Callable[[Any], str], *,
-                secrets: LiveSecrets | Sequence[str] = ()) -> str:
+def interpolate(
+    template: str,
+    namespace: Mapping[str, Any],
+    encode: Callable[[Any], str],
+    *,
+    secrets: LiveSecrets | Sequence[str] = (),
+) -> str:
     """Replace ``{name}`` fields with ``encode(value)``; ``{{``/``}}`` are literal braces."""
+
     def field(m: re.Match[str]) -> str:
         token = m.group(0)
         if token == "{{":
@@ -183,8 +198,10 @@ def interpolate(template: str, namespace: Mapping[str, Any], encode: Callable[[A
             return "}"
         name = m.group(1)
         if name is None:
-            raise _error(f"a single {token!r} in {template[:60]!r}",
-                         hint="write {{ or }} for a literal brace")
+            raise _error(
+                f"a single {token!r} in {template[:60]!r}",
+                hint="write {{ or }} for a literal brace",
+            )
         value = lookup(name, namespace)
         check_value(_text(value, name), secrets)
         try:
@@ -203,12 +220,15 @@ def _json(value: Any, name: str) -> str:
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
-        raise _error(f"{{{name[:60]}}} cannot be sent as JSON ({type(value).__name__})",
-                     hint="use str, int, float, bool, None, list or dict values") from None
+        raise _error(
+            f"{{{name[:60]}}} cannot be sent as JSON ({type(value).__name__})",
+            hint="use str, int, float, bool, None, list or dict values",
+        ) from None
 
 
-def interpolate_body(text: str, namespace: Mapping[str, Any], *,
-                     secrets: LiveSecrets | Sequence[str] = ()) -> Any:
+def interpolate_body(
+    text: str, namespace: Mapping[str, Any], *, secrets: LiveSecrets | Sequence[str] = ()
+) -> Any:
     """Interpolate a cell body (JSON-aware, see the module docstring) and parse it."""
     if looks_like_token(text, secrets):
         raise UnsafeRequestError("refused cell body: it contains a token", hint=SECRET_HINT)
@@ -217,7 +237,7 @@ def interpolate_body(text: str, namespace: Mapping[str, Any], *,
     while i < n:
         c = text[i]
         if in_string and c == "\\":
-            out.append(text[i:i + 2])
+            out.append(text[i : i + 2])
             i += 2
             continue
         if c == '"':
@@ -249,11 +269,16 @@ def interpolate_body(text: str, namespace: Mapping[str, Any], *,
     except RecursionError:
         raise _error("the cell body is nested too deeply") from None
     except ValueError as err:  # JSONDecodeError; the message has no body text, only a place
-        where = (f" at line {err.lineno} column {err.colno}"
-                 if isinstance(err, json.JSONDecodeError) else "")
+        where = (
+            f" at line {err.lineno} column {err.colno}"
+            if isinstance(err, json.JSONDecodeError)
+            else ""
+        )
         msg = err.msg if isinstance(err, json.JSONDecodeError) else "invalid JSON"
-        raise _error(f"the cell body is not JSON: {msg}{where}",
-                     hint='e.g. {"title": {title}} with title defined in the notebook') from None
+        raise _error(
+            f"the cell body is not JSON: {msg}{where}",
+            hint='e.g. {"title": {title}} with title defined in the notebook',
+        ) from None
 
 
 _SAFE_PATH = "/%!$&'()*+,;=:@-._~"
@@ -270,7 +295,8 @@ def validate_path(path: str, *, before_interpolation: bool = False) -> str:
         if re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", path) or "//" in path:
             raise UnsafeRequestError(
                 "a full URL is refused: give a path starting with / (the host comes from "
-                "the profile) (SECURITY.md D4)")
+                "the profile) (SECURITY.md D4)"
+            )
         raise UnsafeRequestError("a path must start with a single / (SECURITY.md D4)")
     if path.startswith("//"):
         raise UnsafeRequestError("a path starting with // would name another host (D4)")
@@ -280,7 +306,9 @@ def validate_path(path: str, *, before_interpolation: bool = False) -> str:
         if ch.isspace() or unicodedata.category(ch)[0] == "C":
             raise UnsafeRequestError(
                 f"the path contains whitespace or a control character (U+{ord(ch):04X}); "
-                "refused (SECURITY.md D4)", hint="put a value with spaces in a {variable}")
+                "refused (SECURITY.md D4)",
+                hint="put a value with spaces in a {variable}",
+            )
     if "#" in path:
         raise UnsafeRequestError("a # (fragment) in a path is refused (SECURITY.md D4)")
     if "://" in path:

@@ -98,8 +98,11 @@ class DryRun:
         lines += [f"{k}: {v}" for k, v in sorted(headers.items())]
         if prepared.get("json") is not None:
             lines += ["", json.dumps(prepared["json"], ensure_ascii=False, indent=2)]
-        lines += ["", "# the same request with curl (the token comes from $GITBOOK_TOKEN):",
-                  curl_line(self.prepared)]
+        lines += [
+            "",
+            "# the same request with curl (the token comes from $GITBOOK_TOKEN):",
+            curl_line(self.prepared),
+        ]
         self.text = "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -59,8 +59,13 @@ METHODS = ("GET", "POST", "PATCH", "DELETE", "HEAD")
 BODY_METHODS = ("POST", "PATCH", "DELETE")
 # action -> number of positional arguments it takes (None: any number)
 ACTIONS: dict[str, int | None] = {
-    "login": 0, "whoami": 0, "status": 0, "logout": 0, "history": 0,
-    "config": None, "audit": None,
+    "login": 0,
+    "whoami": 0,
+    "status": 0,
+    "logout": 0,
+    "history": 0,
+    "config": None,
+    "audit": None,
 }
 # shortcut -> (path template with {0}, {1} for its encoded arguments, API generation, args)
 SHORTCUTS: dict[str, tuple[str, str, int]] = {
@@ -87,20 +92,32 @@ def _positive_int(text: str) -> int:
 
 OPTION_SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--all",), {"action": "store_true", "help": "follow every page (both envelopes)"}),
-    (("--max-pages",), {"type": _positive_int, "metavar": "N",
-                        "help": "stop after N pages (implies --all); the table says so"}),
+    (
+        ("--max-pages",),
+        {
+            "type": _positive_int,
+            "metavar": "N",
+            "help": "stop after N pages (implies --all); the table says so",
+        },
+    ),
     (("--limit",), {"type": _positive_int, "metavar": "N", "help": "page size (limit=N)"}),
     (("-o", "--output"), {"metavar": "VAR", "help": "also bind the result to VAR"}),
     (("--json",), {"action": "store_true", "help": "show the answer as JSON"}),
     (("--columns",), {"metavar": "a,b", "help": "show only these (dotted) columns"}),
-    (("--dry-run",), {"action": "store_true",
-                      "help": "show the request (Authorization masked) and a curl line; "
-                              "send nothing"}),
+    (
+        ("--dry-run",),
+        {
+            "action": "store_true",
+            "help": "show the request (Authorization masked) and a curl line; send nothing",
+        },
+    ),
     (("--debug",), {"action": "store_true", "help": "show the full error (never secrets)"}),
     (("--flow",), {"choices": ("legacy", "current"), "help": "login: which OAuth flow"}),
     (("--profile",), {"metavar": "NAME", "help": "login: which profile"}),
-    (("--token",), {"action": "store_true",
-                    "help": "login: ask for a personal access token with getpass"}),
+    (
+        ("--token",),
+        {"action": "store_true", "help": "login: ask for a personal access token with getpass"},
+    ),
 ]
 
 _CALL_OPTS = {"all", "max_pages", "limit", "output", "json", "columns", "dry_run", "debug"}
@@ -108,7 +125,10 @@ _SHOW_OPTS = {"output", "json", "columns", "debug"}
 _ALLOWED: dict[str, set[str]] = {
     "call": _CALL_OPTS,
     "login": {"flow", "profile", "token", "debug"},
-    "whoami": _SHOW_OPTS, "status": _SHOW_OPTS, "history": _SHOW_OPTS, "config": _SHOW_OPTS,
+    "whoami": _SHOW_OPTS,
+    "status": _SHOW_OPTS,
+    "history": _SHOW_OPTS,
+    "config": _SHOW_OPTS,
     "logout": {"debug"},
     "audit": {"output", "columns", "debug"},
 }
@@ -193,8 +213,9 @@ def split_words(line: str) -> list[str]:
     try:
         return list(lex)
     except ValueError as err:  # "No closing quotation"
-        raise MagicLineError(f"cannot split the line: {err}",
-                             hint="close the quote, or quote a value with ' or \"") from None
+        raise MagicLineError(
+            f"cannot split the line: {err}", hint="close the quote, or quote a value with ' or \""
+        ) from None
 
 
 def _split_options(words: list[str]) -> tuple[list[str], list[str]]:
@@ -206,7 +227,7 @@ def _split_options(words: list[str]) -> tuple[list[str], list[str]]:
         w = words[i]
         name = w.split("=", 1)[0]
         if w == "--":
-            values.extend(words[i + 1:])
+            values.extend(words[i + 1 :])
             break
         if name in _FLAGS:
             opts.append(w)
@@ -216,9 +237,10 @@ def _split_options(words: list[str]) -> tuple[list[str], list[str]]:
                 opts.append(words[i + 1])
                 i += 1
         elif w.startswith("--"):
-            raise MagicLineError(f"unknown option {name[:40]}",
-                                 hint="options: " + ", ".join(sorted(f for f in _FLAGS
-                                                                       if f.startswith("--"))))
+            raise MagicLineError(
+                f"unknown option {name[:40]}",
+                hint="options: " + ", ".join(sorted(f for f in _FLAGS if f.startswith("--"))),
+            )
         else:
             values.append(w)
         i += 1
@@ -230,7 +252,7 @@ _NO_OPTIONS: list[Options] = []  # the parsed defaults, kept after the first opt
 
 def _options(opt_words: list[str]) -> Options:
     if not opt_words and _NO_OPTIONS:  # most lines: argparse would rebuild the same (frozen)
-        return _NO_OPTIONS[0]          # defaults, ~7 µs per call (bench/README.md, figure 1)
+        return _NO_OPTIONS[0]  # defaults, ~7 µs per call (bench/README.md, figure 1)
     ns = _PARSER.parse_args([*opt_words, "--"])
     if ns.args:  # cannot happen: values were split off; defensive, and never sent anywhere
         raise MagicLineError("unexpected values among the options")
@@ -239,22 +261,38 @@ def _options(opt_words: list[str]) -> Options:
         columns = tuple(c.strip() for c in ns.columns.split(",") if c.strip())
         if not columns:
             raise MagicLineError("--columns needs at least one column name")
-    if ns.output is not None and (not ns.output.isidentifier() or keyword.iskeyword(ns.output)
-                                  or ns.output.startswith("_") or ns.output in _RESERVED_NAMES):
+    if ns.output is not None and (
+        not ns.output.isidentifier()
+        or keyword.iskeyword(ns.output)
+        or ns.output.startswith("_")
+        or ns.output in _RESERVED_NAMES
+    ):
         # IPython's own names (In, Out, _, get_ipython...) are not overwritten by accident
         raise MagicLineError(f"-o needs a Python variable name, got {ns.output[:40]!r}")
-    opts = Options(all=ns.all or ns.max_pages is not None, max_pages=ns.max_pages,
-                   limit=ns.limit, output=ns.output, json=ns.json, columns=columns,
-                   dry_run=ns.dry_run, debug=ns.debug, flow=ns.flow, profile=ns.profile,
-                   token=ns.token)
+    opts = Options(
+        all=ns.all or ns.max_pages is not None,
+        max_pages=ns.max_pages,
+        limit=ns.limit,
+        output=ns.output,
+        json=ns.json,
+        columns=columns,
+        dry_run=ns.dry_run,
+        debug=ns.debug,
+        flow=ns.flow,
+        profile=ns.profile,
+        token=ns.token,
+    )
     if not opt_words:
         _NO_OPTIONS[:] = [opts]
     return opts
 
 
 def _check_allowed(action: str, opt_words: list[str], opts: Options) -> None:
-    used = {f.lstrip("-").split("=", 1)[0].replace("-", "_") for f in opt_words
-            if f.split("=", 1)[0] in _FLAGS}
+    used = {
+        f.lstrip("-").split("=", 1)[0].replace("-", "_")
+        for f in opt_words
+        if f.split("=", 1)[0] in _FLAGS
+    }
     used = {"output" if u == "o" else u for u in used}
     extra = sorted(used - _ALLOWED[action])
     if extra:
@@ -265,8 +303,10 @@ def _check_allowed(action: str, opt_words: list[str], opts: Options) -> None:
 
 def _pair(word: str, ns: Mapping[str, Any], secrets: LiveSecrets) -> tuple[str, str]:
     if "=" not in word:
-        raise MagicLineError(f"expected key=value, got {word[:40]!r}",
-                             hint="quote a value with spaces: key='a value'")
+        raise MagicLineError(
+            f"expected key=value, got {word[:40]!r}",
+            hint="quote a value with spaces: key='a value'",
+        )
     key, template = word.split("=", 1)
     if not key or not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+", key):
         raise MagicLineError(f"bad parameter name {key[:40]!r}")
@@ -274,8 +314,9 @@ def _pair(word: str, ns: Mapping[str, Any], secrets: LiveSecrets) -> tuple[str, 
     return key, value
 
 
-def _path_and_query(template: str, ns: Mapping[str, Any], secrets: LiveSecrets
-                    ) -> tuple[str, list[tuple[str, str]]]:
+def _path_and_query(
+    template: str, ns: Mapping[str, Any], secrets: LiveSecrets
+) -> tuple[str, list[tuple[str, str]]]:
     """Interpolate a ``/path?query`` template: values percent-encoded, then re-checked (D4)."""
     if "?" in template:
         path_t, query_t = template.split("?", 1)
@@ -291,8 +332,7 @@ def _path_and_query(template: str, ns: Mapping[str, Any], secrets: LiveSecrets
         key_t, _, value_t = part.partition("=")
         # URL syntax here: literal %xx is decoded, interpolated values round-trip unchanged.
         key = unquote(interpolate(key_t, ns, lambda v: quote(str(v), safe=""), secrets=secrets))
-        value = unquote(interpolate(value_t, ns, lambda v: quote(str(v), safe=""),
-                                    secrets=secrets))
+        value = unquote(interpolate(value_t, ns, lambda v: quote(str(v), safe=""), secrets=secrets))
         if not key:
             raise MagicLineError("empty query parameter name")
         check_value(key, secrets, what="a query parameter")
@@ -327,15 +367,18 @@ def parse(
         if ch != "\t" and unicodedata.category(ch) == "Cc":
             raise UnsafeRequestError(
                 f"the line contains a control character (U+{ord(ch):04X}), e.g. CR/LF; "
-                "refused (SECURITY.md D4)")
+                "refused (SECURITY.md D4)"
+            )
     words = split_words(line)
     refuse_secret_words(words, live)
     opt_words, values = _split_options(words)
     opts = _options(opt_words)
     body_text = cell if cell is not None and cell.strip() else None
     if not values:
-        raise MagicLineError("what should %gitbook do?",
-                             hint="e.g. %gitbook orgs, %gitbook GET /user, %gitbook login")
+        raise MagicLineError(
+            "what should %gitbook do?",
+            hint="e.g. %gitbook orgs, %gitbook GET /user, %gitbook login",
+        )
     head, rest = values[0], values[1:]
     word = head.lower()
 
@@ -362,8 +405,11 @@ def parse(
     if word in SHORTCUTS:
         template, api, nargs = SHORTCUTS[word]
         if len(rest) < nargs:
-            usage = {"spaces": "spaces ORG_ID", "pages": "pages SPACE_ID",
-                     "search": 'search SPACE_ID "query"'}[word]
+            usage = {
+                "spaces": "spaces ORG_ID",
+                "pages": "pages SPACE_ID",
+                "search": 'search SPACE_ID "query"',
+            }[word]
             raise MagicLineError(f"usage: %gitbook {usage}")
         params: list[tuple[str, str]] = []
         if word == "search":
@@ -382,8 +428,16 @@ def parse(
             raise MagicLineError("pages returns one content tree; --all does not apply")
         if opts.limit is not None and not opts.all:
             params.append(("limit", str(opts.limit)))
-        return Command("call", opts, "GET", validate_path(path), tuple(params), None, api,
-                       "pages" if word == "pages" else "table")
+        return Command(
+            "call",
+            opts,
+            "GET",
+            validate_path(path),
+            tuple(params),
+            None,
+            api,
+            "pages" if word == "pages" else "table",
+        )
 
     # A raw call: [METHOD] /path [key=value ...]
     if head.upper() in METHODS:
@@ -397,7 +451,7 @@ def parse(
         raise MagicLineError(
             f"unknown subcommand {head[:40]!r}",
             hint="use login, whoami, status, logout, config, history, audit, orgs, spaces, "
-                 "pages, search, books, or GET|POST|PATCH|DELETE|HEAD /path",
+            "pages, search, books, or GET|POST|PATCH|DELETE|HEAD /path",
         )
     path, params = _path_and_query(target, ns, live)
     params.extend(_pair(w, ns, live) for w in rest)

@@ -40,18 +40,21 @@ __all__ = ["GitBookMagics", "load_ipython_extension", "unload_ipython_extension"
 
 # --flow picks the profile of the same family, since a profile bundles a flow with its URLs.
 _FLOW_PROFILES = {
-    ("legacy", False): "legacy", ("current", False): "current",
-    ("legacy", True): "sandbox-legacy", ("current", True): "sandbox",
+    ("legacy", False): "legacy",
+    ("current", False): "current",
+    ("legacy", True): "sandbox-legacy",
+    ("current", True): "sandbox",
 }
 
 
 def _magic_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Declare OPTION_SPECS (the parser's own list) as magic_arguments, for ``%gitbook?``."""
     func = magic_arguments.argument(
-        "words", nargs="*",
+        "words",
+        nargs="*",
         help="a subcommand (login, whoami, status, logout, config, history, audit, orgs, "
-             "spaces ORG, pages SPACE, search SPACE QUERY, books) or [METHOD] /path "
-             "[key=value ...]; {name} is read from the notebook",
+        "spaces ORG, pages SPACE, search SPACE QUERY, books) or [METHOD] /path "
+        "[key=value ...]; {name} is read from the notebook",
     )(func)
     for flags, kwargs in reversed(OPTION_SPECS):
         func = magic_arguments.argument(*flags, **kwargs)(func)
@@ -64,9 +67,9 @@ class GitBookMagics(Magics):
 
     autopandas = Bool(False, help="Return pandas DataFrames instead of Results.").tag(config=True)
     max_rows = Int(50, min=1, help="Rows drawn per table.").tag(config=True)
-    timeout = Float(None, allow_none=True,
-                    help="Read timeout (s) of API calls; None keeps the session's."
-                    ).tag(config=True)
+    timeout = Float(
+        None, allow_none=True, help="Read timeout (s) of API calls; None keeps the session's."
+    ).tag(config=True)
     profile = Unicode("", help="Session profile; empty keeps the session's.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
@@ -119,8 +122,9 @@ class GitBookMagics(Magics):
         live = self._live_secrets()
         debug = "--debug" in line.split()
         try:
-            cmd = parse(line, cell, namespace=self.shell.user_ns if self.shell else {},
-                        secrets=live)
+            cmd = parse(
+                line, cell, namespace=self.shell.user_ns if self.shell else {}, secrets=live
+            )
             shown, bound = getattr(self, "_do_" + cmd.action)(cmd)
         except GitBookError as err:
             raise UsageError(explain(err, debug=debug, live=live)) from None
@@ -130,8 +134,10 @@ class GitBookMagics(Magics):
 
     def _live_secrets(self) -> LiveSecrets:
         """The live token and client secret (as Secrets), to refuse and scrub them (E5, E2)."""
-        values: list[Any] = [os.environ.get("GITBOOK_TOKEN"),
-                             os.environ.get("GITBOOK_CLIENT_SECRET")]
+        values: list[Any] = [
+            os.environ.get("GITBOOK_TOKEN"),
+            os.environ.get("GITBOOK_CLIENT_SECRET"),
+        ]
         try:
             kernel = self.api.get_session()
             tok = kernel.token
@@ -148,10 +154,19 @@ class GitBookMagics(Magics):
         if cmd.render == "pages":
             res = res.pages_table()
         if opts.columns:
-            res = Result(res.data, status=res.status, pages=res.pages, elapsed=res.elapsed,
-                         method=res.method, path=res.path, total=res.total,
-                         note=res.note, rate_limit=res.rate_limit, columns=list(opts.columns),
-                         tree=True if cmd.render == "pages" else None)
+            res = Result(
+                res.data,
+                status=res.status,
+                pages=res.pages,
+                elapsed=res.elapsed,
+                method=res.method,
+                path=res.path,
+                total=res.total,
+                note=res.note,
+                rate_limit=res.rate_limit,
+                columns=list(opts.columns),
+                tree=True if cmd.render == "pages" else None,
+            )
         res.max_rows = self.max_rows
         bound = res.to_dataframe() if self.autopandas else res
         return (res.to_json() if opts.json else bound), bound
@@ -162,17 +177,22 @@ class GitBookMagics(Magics):
             flow = self.api.get_session().settings.flow
             if flow != cmd.api:
                 raise MagicLineError(
-                    f"this shortcut is a {cmd.api} API call, but the session uses the {flow} "
-                    "API", hint=f"%gitbook login --flow {cmd.api}, or use a raw path")
+                    f"this shortcut is a {cmd.api} API call, but the session uses the {flow} API",
+                    hint=f"%gitbook login --flow {cmd.api}, or use a raw path",
+                )
         opts = cmd.options
         if opts.dry_run:
-            view = DryRun(self.api.prepare(cmd.method, cmd.path, params=cmd.query,
-                                           json=cmd.body))
+            view = DryRun(self.api.prepare(cmd.method, cmd.path, params=cmd.query, json=cmd.body))
             return view, view
         if opts.all:
             with Progress(f"{cmd.method} {cmd.path}") as bar:
-                res = self.api.paginate(cmd.path, params=cmd.query, max_pages=opts.max_pages,
-                                        limit=opts.limit, progress=bar)
+                res = self.api.paginate(
+                    cmd.path,
+                    params=cmd.query,
+                    max_pages=opts.max_pages,
+                    limit=opts.limit,
+                    progress=bar,
+                )
         else:
             res = self.api.request(cmd.method, cmd.path, params=cmd.query, json=cmd.body)
         return self._table(res, cmd)
@@ -194,8 +214,9 @@ class GitBookMagics(Magics):
             prompt = self.secret_prompt or getpass.getpass
             secret = Secret(prompt(f"GitBook personal access token for {host}: "))
         except (EOFError, KeyboardInterrupt, OSError, RuntimeError):
-            raise MagicLineError("no token was entered",
-                                 hint="set GITBOOK_TOKEN, or use %gitbook login") from None
+            raise MagicLineError(
+                "no token was entered", hint="set GITBOOK_TOKEN, or use %gitbook login"
+            ) from None
         self.api.login_with_token(secret)
         who = self.api.whoami().get("name")
         where = self.api.status().get("token_stored_in") or "kernel memory"
@@ -210,8 +231,9 @@ class GitBookMagics(Magics):
 
     def _do_logout(self, cmd: Command) -> tuple[Any, Any]:
         info = self.api.logout()
-        text = (f"Signed out of {info.get('host')}." if info.get("was_signed_in")
-                else "Not signed in.")
+        text = (
+            f"Signed out of {info.get('host')}." if info.get("was_signed_in") else "Not signed in."
+        )
         if info.get("note"):
             text += f" Note: {info['note']}."
         print(text)
@@ -242,20 +264,26 @@ class GitBookMagics(Magics):
         except (GitBookError, AttributeError):
             extra = []
         extra.append(os.environ.get("GITBOOK_CLIENT_SECRET"))
-        findings = audit_notebook(path, live_token=live[0] if live else None,
-                                  client_secrets=[*live[1:], *extra])
+        findings = audit_notebook(
+            path, live_token=live[0] if live else None, client_secrets=[*live[1:], *extra]
+        )
         rows = [f.as_row() for f in findings]
-        note = (f"{len(rows)} finding(s) in the saved file {path}: remove them, clear the "
-                "outputs, and revoke the token" if rows
-                else f"no tokens or secrets found in the saved file {path}")
+        note = (
+            f"{len(rows)} finding(s) in the saved file {path}: remove them, clear the "
+            "outputs, and revoke the token"
+            if rows
+            else f"no tokens or secrets found in the saved file {path}"
+        )
         return self._table(Result(rows, method="", path="", note=note), cmd)
 
     def _current_notebook(self) -> str:
         ns = self.shell.user_ns if self.shell else {}
         path = ns.get("__vsc_ipynb_file__") or os.environ.get("JPY_SESSION_NAME")
         if not path or not str(path).endswith(".ipynb"):
-            raise MagicLineError("which notebook? its path is not known here",
-                                 hint="%gitbook audit path/to/notebook.ipynb (save it first)")
+            raise MagicLineError(
+                "which notebook? its path is not known here",
+                hint="%gitbook audit path/to/notebook.ipynb (save it first)",
+            )
         return str(path)
 
 

@@ -78,8 +78,15 @@ _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 section 3.3
 _VSCHAR = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space
 # Parameters start_login owns: extra_params may not set or override them (A5, A6).
 _RESERVED = frozenset(
-    {"response_type", "client_id", "redirect_uri", "state", "scope", "code_challenge",
-     "code_challenge_method"}
+    {
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "state",
+        "scope",
+        "code_challenge",
+        "code_challenge_method",
+    }
 )
 # --------------------------------------------------------------------------- starting a login
 
@@ -103,8 +110,10 @@ def pkce_challenge(verifier: str) -> str:
 
 def _check_client_id(client_id: object) -> str:
     if not isinstance(client_id, str) or not _VSCHAR.fullmatch(client_id) or len(client_id) > 256:
-        raise ConfigError("client id is missing or not printable ASCII",
-                          hint="set GITBOOK_CLIENT_ID or configure(client_id=...)")
+        raise ConfigError(
+            "client id is missing or not printable ASCII",
+            hint="set GITBOOK_CLIENT_ID or configure(client_id=...)",
+        )
     return client_id
 
 
@@ -217,8 +226,9 @@ def build_refresh_request(
 ) -> HTTPRequestSpec:
     """The refresh POST (the refresh token may rotate: the answer is parsed like a new token)."""
     if token.refresh_token is None or not token.refresh_token:
-        raise TokenExchangeError("this token cannot be refreshed (no refresh token)",
-                                 error="no_refresh_token")
+        raise TokenExchangeError(
+            "this token cannot be refreshed (no refresh token)", error="no_refresh_token"
+        )
     kwargs: dict[str, str] = {"client_id": _check_client_id(client_id)}
     if client_secret is not None:
         kwargs["client_secret"] = Secret(client_secret).reveal()
@@ -275,7 +285,9 @@ def _raise_error_field(data: Mapping[str, Any], status: int) -> None:
     # E2: the message carries the code and status only; the description may echo request data.
     raise TokenExchangeError(
         f"the token endpoint refused the login: {code} (HTTP {status})",
-        error=code, status=status, hint=TOKEN_ERROR_HINTS.get(code, GENERIC_TOKEN_HINT),
+        error=code,
+        status=status,
+        hint=TOKEN_ERROR_HINTS.get(code, GENERIC_TOKEN_HINT),
     )
 
 
@@ -311,6 +323,7 @@ def parse_token_response(
     ``issuer`` is the token endpoint's URL or its ``host[:port]``: the Token keeps the
     ``host[:port]`` (D3 key).
     """
+
     def fail(message: str, error: str = "invalid_response") -> TokenExchangeError:
         return TokenExchangeError(message, error=error, status=status, hint=GENERIC_TOKEN_HINT)
 

@@ -108,7 +108,6 @@ class HTTPRequestSpec:
         raise TypeError("an HTTPRequestSpec cannot be pickled (SECURITY.md E1)")
 
 
-
 # ---------------------------------------------------------------- answers
 
 
@@ -175,5 +174,3 @@ def decode_body(headers: Mapping[str, str], body: bytes, *, limit: int) -> dict[
             raise ValueError("answer is JSON but not an object")
         return data
     return _no_duplicates(parse_qsl(text.strip(), keep_blank_values=True))
-
-

@@ -31,7 +31,9 @@ def _is_int(value: Any) -> bool:
 
 
 def next_page(
-    data: Any, params: Mapping[str, Any], api_url: str,
+    data: Any,
+    params: Mapping[str, Any],
+    api_url: str,
 ) -> tuple[str, Any] | None:
     """What to fetch after a page with body ``data`` requested with ``params``.
 
@@ -41,7 +43,8 @@ def next_page(
     if not isinstance(data, dict):
         return None
     if isinstance(data.get("list"), list) and all(
-            _is_int(data.get(k)) for k in ("page", "limit", "total")):
+        _is_int(data.get(k)) for k in ("page", "limit", "total")
+    ):
         # Our own counter when we sent one: a server that keeps answering page 0 cannot loop us.
         page = int(params["page"]) if str(params.get("page", "")).isdigit() else data["page"]
         limit, total = data["limit"], data["total"]
@@ -56,8 +59,11 @@ def next_page(
             link = nxt.get("url") if isinstance(nxt.get("url"), str) else None
         else:
             cursor = nxt
-        if link is None and isinstance(cursor, str) and (
-                "://" in cursor[:10] or cursor.startswith("//")):
+        if (
+            link is None
+            and isinstance(cursor, str)
+            and ("://" in cursor[:10] or cursor.startswith("//"))
+        ):
             link = cursor
         if link is not None:
             check_same_origin(link, api_url, what="the pagination link")

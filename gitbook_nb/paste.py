@@ -73,8 +73,7 @@ def _check_chars(text: str) -> None:
     for i, ch in enumerate(text):
         if not "\x21" <= ch <= "\x7e":
             raise PasteError(
-                f"the pasted text contains {_describe_char(ch)} at position {i + 1} of "
-                f"{len(text)}",
+                f"the pasted text contains {_describe_char(ch)} at position {i + 1} of {len(text)}",
                 hint=_INVISIBLE_HINT,
             )
 
@@ -169,8 +168,10 @@ def parse_paste(flow: PendingFlow | None, text: str, *, now: Clock = time.time) 
         params = _params(url.query)
         fragment = url.fragment
     elif "?" in text and not text.startswith("?") and "=" not in text.partition("?")[0]:
-        raise PasteError("the pasted address has no scheme",
-                         hint="copy the whole address, starting with https:// or http://")
+        raise PasteError(
+            "the pasted address has no scheme",
+            hint="copy the whole address, starting with https:// or http://",
+        )
     elif text.startswith("?") or "=" in text:
         query, _, fragment = text.lstrip("?").partition("#")
         params = _params(query)
@@ -187,16 +188,19 @@ def parse_paste(flow: PendingFlow | None, text: str, *, now: Clock = time.time) 
         raise err
     _refuse_fragment_token(fragment)  # B5
     if any("token" in k.lower() for k, _ in params):
-        raise PasteError("the pasted address carries a token parameter; refused",
-                         hint="this client uses the authorization-code flow only")
+        raise PasteError(
+            "the pasted address carries a token parameter; refused",
+            hint="this client uses the authorization-code flow only",
+        )
     if url is not None:  # B2
         if "@" in url.netloc:
             raise PasteError("the pasted address contains a user name (user@host); refused")
         if not same_endpoint(url, urlsplit(flow.redirect_uri)):
             if same_endpoint(url, urlsplit(flow.endpoints.authorize)):
-                raise PasteError("this is the sign-in link itself, not the answer",
-                                 hint="open the link, approve, then paste the address you "
-                                 "land on")
+                raise PasteError(
+                    "this is the sign-in link itself, not the answer",
+                    hint="open the link, approve, then paste the address you land on",
+                )
             raise PasteError(
                 "the pasted address is not this login's redirect address "
                 f"({flow.redirect_uri}): scheme, host, port or path differ",
@@ -205,8 +209,10 @@ def parse_paste(flow: PendingFlow | None, text: str, *, now: Clock = time.time) 
     found = _single(params, "code")  # B3
     state = _single(params, "state")
     if found is None:
-        raise PasteError("the pasted address has no 'code'",
-                         hint="approve the login on GitBook first, then copy the address")
+        raise PasteError(
+            "the pasted address has no 'code'",
+            hint="approve the login on GitBook first, then copy the address",
+        )
     _check_state(flow, state)
     if not _CODE.fullmatch(found):
         raise PasteError("the code in the pasted address is empty or malformed")
@@ -218,8 +224,9 @@ def _check_state(flow: PendingFlow, state: str | None) -> None:
     if not state:
         raise StateMismatchError("the pasted address has no 'state'")  # B6
     # B7: bytes, because compare_digest raises TypeError on non-ASCII str
-    if not hmac.compare_digest(state.encode("utf-8", "replace"),
-                               flow.state.reveal().encode("utf-8")):
+    if not hmac.compare_digest(
+        state.encode("utf-8", "replace"), flow.state.reveal().encode("utf-8")
+    ):
         raise StateMismatchError("the 'state' in the pasted address is not this login's")
 
 

@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 
-
 def _default_token_file() -> str:
     """~/.config/gitbook_nb/tokens.json (XDG), only ever used after an explicit opt-in (F1)."""
     import os
@@ -127,7 +126,9 @@ class KernelSession(SignInMixin, CallsMixin):
             # flow registers its own public client (RFC 7591), as with real GitBook.
             legacy = s.flow == "legacy"
             s = config.with_sandbox(
-                s, url=sb.url, client_id=sb.client_id if legacy else None,
+                s,
+                url=sb.url,
+                client_id=sb.client_id if legacy else None,
                 client_secret=Secret(sb.client_secret) if legacy else None,
                 redirect_uri=sb.redirect_uri,
             )
@@ -179,8 +180,10 @@ class KernelSession(SignInMixin, CallsMixin):
 
         allowed, reason = tokens.persistence_allowed(self._environ)
         if not allowed:
-            raise ConfigError(f"token_store={s.token_store!r} refused: {reason} (F1)",
-                              hint="keep the default token_store='memory' here")
+            raise ConfigError(
+                f"token_store={s.token_store!r} refused: {reason} (F1)",
+                hint="keep the default token_store='memory' here",
+            )
         if s.token_store == "file":
             return tokens.FileStore(s.token_file or _default_token_file())
         if s.token_store == "keyring":
@@ -193,8 +196,9 @@ class KernelSession(SignInMixin, CallsMixin):
         secret = config.token_from_env(self._environ)
         if secret is None:
             return None
-        return Token(access_token=secret, issuer=host_of(s.api_url), client_id=PAT_CLIENT_ID,
-                     source="env")
+        return Token(
+            access_token=secret, issuer=host_of(s.api_url), client_id=PAT_CLIENT_ID, source="env"
+        )
 
     def token_for(self, s: config.Settings) -> Token | None:
         """The token to use for ``s.api_url``'s host: the latest login, else GITBOOK_TOKEN."""
@@ -207,8 +211,11 @@ class KernelSession(SignInMixin, CallsMixin):
                         return tok
             # A fresh kernel with an opt-in persistent store: try the client ids we can know.
             host = host_of(s.api_url)
-            keys = [(host, cid) for cid in (s.client_id, PAT_CLIENT_ID,
-                                            *self._registered.values()) if cid]
+            keys = [
+                (host, cid)
+                for cid in (s.client_id, PAT_CLIENT_ID, *self._registered.values())
+                if cid
+            ]
             for key in keys:
                 for store in self._stores(s):
                     tok = store.get(key)
@@ -234,8 +241,9 @@ class KernelSession(SignInMixin, CallsMixin):
                 try:
                     store.delete(token.key)
                 except StorageError as err:  # logout must go on; say what stayed
-                    warnings.warn(f"gitbook_nb: could not remove the stored token: {err}",
-                                  stacklevel=3)
+                    warnings.warn(
+                        f"gitbook_nb: could not remove the stored token: {err}", stacklevel=3
+                    )
             if self._active.get(s.api_url) == token.key:
                 del self._active[s.api_url]
             self._who.pop(s.api_url, None)
@@ -265,8 +273,11 @@ class KernelSession(SignInMixin, CallsMixin):
         env = detect(self._environ)
         where = None
         if tok is not None:
-            where = ("environment variable GITBOOK_TOKEN" if tok.source == "env"
-                     else " + ".join(st.describe() for st in self._stores(s)))
+            where = (
+                "environment variable GITBOOK_TOKEN"
+                if tok.source == "env"
+                else " + ".join(st.describe() for st in self._stores(s))
+            )
         expires = tok.expires_in(self._clock) if tok is not None else None
         return {
             **self.target(s),

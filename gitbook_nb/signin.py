@@ -27,8 +27,10 @@ PAT_CLIENT_ID = "personal-access-token"
 
 def needed(value: str | None, name: str) -> str:
     if not value:
-        raise ConfigError(f"the setting {name} is needed for this flow",
-                          hint=f"configure({name}=...) or choose a profile that has it")
+        raise ConfigError(
+            f"the setting {name} is needed for this flow",
+            hint=f"configure({name}=...) or choose a profile that has it",
+        )
     return value
 
 
@@ -64,13 +66,16 @@ class SignInMixin:
 
     def _endpoints_for(self, s: config.Settings) -> oauth.Endpoints:
         if s.flow == "legacy":
-            return oauth.Endpoints(authorize=needed(s.authorize_url, "authorize_url"),
-                                   token=needed(s.token_url, "token_url"))
+            return oauth.Endpoints(
+                authorize=needed(s.authorize_url, "authorize_url"),
+                token=needed(s.token_url, "token_url"),
+            )
         issuer = needed(s.oauth_url, "oauth_url")
         if issuer not in self._endpoints:
             status, headers, body = self.client_for(s).send_spec(
-                oauth.HTTPRequestSpec("GET", oauth.discovery_url(issuer),
-                                      {"Accept": "application/json"}),
+                oauth.HTTPRequestSpec(
+                    "GET", oauth.discovery_url(issuer), {"Accept": "application/json"}
+                ),
                 max_body=s.token_max_body,
             )
             self._endpoints[issuer] = oauth.parse_discovery(status, headers, body, issuer=issuer)
@@ -80,13 +85,17 @@ class SignInMixin:
         if s.client_id:
             return s.client_id
         if s.flow == "legacy":
-            raise ConfigError("the legacy web flow needs a client id",
-                              hint="set GITBOOK_CLIENT_ID or configure(client_id=...)")
+            raise ConfigError(
+                "the legacy web flow needs a client id",
+                hint="set GITBOOK_CLIENT_ID or configure(client_id=...)",
+            )
         key = (needed(s.oauth_url, "oauth_url"), redirect_uri)
         if key not in self._registered:  # RFC 7591, cached per issuer for the kernel's life
             if not ep.registration:
-                raise ConfigError("this OAuth server offers no dynamic registration",
-                                  hint="configure(client_id=...) with a registered app")
+                raise ConfigError(
+                    "this OAuth server offers no dynamic registration",
+                    hint="configure(client_id=...) with a registered app",
+                )
             spec = oauth.build_registration_request(ep, redirect_uris=[redirect_uri])
             status, headers, body = self.client_for(s).send_spec(spec, max_body=s.token_max_body)
             self._registered[key] = oauth.parse_registration_response(status, headers, body)
@@ -103,8 +112,10 @@ class SignInMixin:
         s = self.settings_with(overrides)
         redirect = redirect_uri or s.redirect_uri
         if not redirect:
-            raise ConfigError("no redirect URI is configured",
-                              hint="set GITBOOK_REDIRECT_URI or configure(redirect_uri=...)")
+            raise ConfigError(
+                "no redirect URI is configured",
+                hint="set GITBOOK_REDIRECT_URI or configure(redirect_uri=...)",
+            )
         from .urls import validate_redirect_uri
 
         redirect = validate_redirect_uri(redirect)
@@ -113,8 +124,12 @@ class SignInMixin:
         if self._is_sandbox(s) and s.flow == "legacy":
             self._sandbox.register_redirect_uri(redirect)  # stands in for the app's settings page
         flow = oauth.start_login(
-            flow=s.flow, endpoints=ep, client_id=client_id, redirect_uri=redirect,
-            scopes=tuple(s.scopes) if s.flow == "current" else (), now=self._clock,
+            flow=s.flow,
+            endpoints=ep,
+            client_id=client_id,
+            redirect_uri=redirect,
+            scopes=tuple(s.scopes) if s.flow == "current" else (),
+            now=self._clock,
         )
         if browser_url is not None:
             flow.authorize_url = browser_url(flow.authorize_url)
@@ -129,7 +144,10 @@ class SignInMixin:
         return self._pending
 
     def finish_login(
-        self, text: str, *, flow: oauth.PendingFlow | None = None,
+        self,
+        text: str,
+        *,
+        flow: oauth.PendingFlow | None = None,
         client_secret: Secret | str | None = None,
     ) -> Token:
         """Check the pasted answer, exchange the code, keep the token. Failure keeps the old one."""
@@ -138,13 +156,16 @@ class SignInMixin:
         flow = flow if flow is not None else current
         if flow is not None and flow is not current:
             flow.cancel()
-            raise FlowUsedError("this login was replaced by a newer one",
-                                hint="use the most recent login link")
+            raise FlowUsedError(
+                "this login was replaced by a newer one", hint="use the most recent login link"
+            )
         if flow is not None and s is not None and s.flow == "legacy":
             secret = client_secret if client_secret is not None else s.client_secret
             if not secret:
-                raise LoginError("the legacy web flow needs the app's client secret",
-                                 hint="set GITBOOK_CLIENT_SECRET or enter it when asked")
+                raise LoginError(
+                    "the legacy web flow needs the app's client secret",
+                    hint="set GITBOOK_CLIENT_SECRET or enter it when asked",
+                )
             secret = Secret(secret) if isinstance(secret, str) else secret
         else:
             secret = None
@@ -156,8 +177,13 @@ class SignInMixin:
         spec = oauth.build_token_request(flow, code, secret)
         status, headers, body = self.client_for(s).send_spec(spec, max_body=s.token_max_body)
         token, notes = oauth.parse_token_response(
-            status, headers, body, issuer=host_of(s.api_url), client_id=flow.client_id,
-            requested_scopes=flow.scopes, now=self._clock,
+            status,
+            headers,
+            body,
+            issuer=host_of(s.api_url),
+            client_id=flow.client_id,
+            requested_scopes=flow.scopes,
+            now=self._clock,
         )
         for note in notes:
             warnings.warn(f"gitbook_nb: {note}", stacklevel=2)
@@ -171,10 +197,17 @@ class SignInMixin:
             token = getpass.getpass(f"GitBook personal access token for {host_of(s.api_url)}: ")
         secret = token if isinstance(token, Secret) else Secret(str(token).strip(" \t\r\n"))
         if not secret or not _B64TOKEN.fullmatch(secret.reveal()):
-            raise LoginError("that does not look like an access token (empty or bad characters)",
-                             hint="copy the token again from GitBook's developer settings")
-        candidate = Token(access_token=secret, issuer=host_of(s.api_url),
-                          client_id=PAT_CLIENT_ID, source="pat", obtained_at=self._clock())
+            raise LoginError(
+                "that does not look like an access token (empty or bad characters)",
+                hint="copy the token again from GitBook's developer settings",
+            )
+        candidate = Token(
+            access_token=secret,
+            issuer=host_of(s.api_url),
+            client_id=PAT_CLIENT_ID,
+            source="pat",
+            obtained_at=self._clock(),
+        )
         who = self._whoami_with(s, candidate)  # a token that does not work never replaces one
         self._save_token(s, candidate)
         self._who[s.api_url] = who
@@ -196,8 +229,12 @@ class SignInMixin:
         note = None
         if self._env_token(s) is not None:
             note = "GITBOOK_TOKEN is still set in the environment and will be used"
-        return {"host": host_of(s.api_url), "revoked": revoked, "note": note,
-                "was_signed_in": tok is not None}
+        return {
+            "host": host_of(s.api_url),
+            "revoked": revoked,
+            "note": note,
+            "was_signed_in": tok is not None,
+        }
 
     def _revoke(self, s: config.Settings, tok: Token) -> bool:
         try:
@@ -236,14 +273,20 @@ class SignInMixin:
                 ep = self._endpoints_for(s)
                 spec = oauth.build_refresh_request(ep, tok, tok.client_id, s.client_secret)
                 status, headers, body = self.client_for(s).send_spec(
-                    spec, max_body=s.token_max_body)
+                    spec, max_body=s.token_max_body
+                )
                 new, _ = oauth.parse_token_response(
-                    status, headers, body, issuer=tok.issuer, client_id=tok.client_id,
-                    requested_scopes=tok.scope, now=self._clock)
+                    status,
+                    headers,
+                    body,
+                    issuer=tok.issuer,
+                    client_id=tok.client_id,
+                    requested_scopes=tok.scope,
+                    now=self._clock,
+                )
             except GitBookError:
                 return None
             if new.refresh_token is None:  # the server did not rotate it: keep the old one
                 new = new.with_changes(refresh_token=tok.refresh_token)
             self._save_token(s, new)
             return new
-

@@ -52,8 +52,10 @@ def persistence_allowed(environ: Mapping[str, str] = os.environ) -> tuple[bool, 
     There the home directory (or keyring) may be shared, snapshotted or outlive the user's
     session. Only names are looked at, never values.
     """
-    if "BINDER_REQUEST" in environ or "BINDER_LAUNCH_HOST" in environ or (
-        "REPO_DIR" in environ and any(k.startswith("BINDER_") for k in environ)
+    if (
+        "BINDER_REQUEST" in environ
+        or "BINDER_LAUNCH_HOST" in environ
+        or ("REPO_DIR" in environ and any(k.startswith("BINDER_") for k in environ))
     ):
         return False, "running on Binder: tokens stay in kernel memory"
     if "JUPYTERHUB_API_TOKEN" in environ or "JUPYTERHUB_SERVICE_PREFIX" in environ:
@@ -85,8 +87,10 @@ def token_from_dict(data: Any) -> Token:
     fields_ok = (
         (refresh is None or isinstance(refresh, str))
         and (expires_at is None or isinstance(expires_at, (int, float)))
-        and isinstance(scope, list) and all(isinstance(s, str) for s in scope)
-        and isinstance(data.get("issuer"), str) and isinstance(data.get("client_id"), str)
+        and isinstance(scope, list)
+        and all(isinstance(s, str) for s in scope)
+        and isinstance(data.get("issuer"), str)
+        and isinstance(data.get("client_id"), str)
         and isinstance(data.get("obtained_at", 0), (int, float))
         and isinstance(data.get("token_type", "bearer"), str)
     )
@@ -139,7 +143,7 @@ def _short(path: Path) -> str:
     home = os.environ.get("HOME")
     text = str(path)
     if home and text.startswith(home.rstrip("/") + "/"):
-        return "~" + text[len(home.rstrip("/")):]
+        return "~" + text[len(home.rstrip("/")) :]
     return text
 
 
@@ -180,8 +184,9 @@ class FileStore:
                 os.makedirs(d, mode=0o700, exist_ok=True)
                 os.chmod(d, 0o700)  # makedirs' mode is filtered by the umask
             except OSError as exc:
-                raise StorageError(f"cannot create the token directory {_short(d)}: "
-                                   f"{exc.strerror}") from None
+                raise StorageError(
+                    f"cannot create the token directory {_short(d)}: {exc.strerror}"
+                ) from None
             st = os.lstat(d)
         if not stat.S_ISDIR(st.st_mode):
             raise StorageError(f"{_short(d)} is not a directory (or is a symlink)")
@@ -221,8 +226,9 @@ class FileStore:
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError as exc:
-            raise StorageError(f"cannot open the token file {_short(self.path)}: "
-                               f"{exc.strerror}") from None
+            raise StorageError(
+                f"cannot open the token file {_short(self.path)}: {exc.strerror}"
+            ) from None
         with os.fdopen(fd, "rb") as fh:
             self._check_file(os.fstat(fh.fileno()))  # the file we opened, not a swapped one
             raw = fh.read(MAX_FILE + 1)
@@ -235,8 +241,11 @@ class FileStore:
             tokens = [token_from_dict(t) for t in data["tokens"]]
         except (ValueError, KeyError, TypeError, RecursionError):
             # F2: a cache miss, one line, and never the contents
-            warnings.warn(f"gitbook_nb: the token file {_short(self.path)} is unreadable; "
-                          "ignoring it (log in again to replace it)", stacklevel=3)
+            warnings.warn(
+                f"gitbook_nb: the token file {_short(self.path)} is unreadable; "
+                "ignoring it (log in again to replace it)",
+                stacklevel=3,
+            )
             return {}
         return {(t.issuer, t.client_id): t for t in tokens}
 
@@ -268,9 +277,11 @@ class FileStore:
                 os.unlink(tmp)
             except OSError:
                 pass
-            raise StorageError(f"could not write the token file {_short(self.path)}: "
-                               f"{exc.strerror or type(exc).__name__}; the previous file "
-                               "is unchanged") from None
+            raise StorageError(
+                f"could not write the token file {_short(self.path)}: "
+                f"{exc.strerror or type(exc).__name__}; the previous file "
+                "is unchanged"
+            ) from None
         try:  # make the rename itself durable
             dfd = os.open(self.path.parent, os.O_RDONLY)
             try:

@@ -89,8 +89,10 @@ def looks_secret(key: str) -> bool:
 
     Any part, so that everything under ``{"token": {...}}`` is masked too.
     """
-    return any(_SECRET_KEY.fullmatch(re.sub(r"[\s_\-]", "", part).lower()) is not None
-               for part in str(key).split("."))
+    return any(
+        _SECRET_KEY.fullmatch(re.sub(r"[\s_\-]", "", part).lower()) is not None
+        for part in str(key).split(".")
+    )
 
 
 def mask_value(key: str, value: Any) -> Any:
@@ -114,8 +116,9 @@ def summarise(value: list[Any] | tuple[Any, ...]) -> str:
     if not value:
         return ""
     if all(isinstance(v, _SCALARS) or isinstance(v, Secret) for v in value):
-        return ", ".join(MASK if isinstance(v, Secret) else "" if v is None else str(v)
-                         for v in value)
+        return ", ".join(
+            MASK if isinstance(v, Secret) else "" if v is None else str(v) for v in value
+        )
     return f"[{len(value)} item{'s' if len(value) != 1 else ''}]"
 
 
@@ -219,7 +222,7 @@ def iter_pages(tree: Any) -> Iterator[dict[str, Any]]:
         title = "" if title is None else str(title)
         parts = (*ancestors, title)
         if len(parts) > MAX_PATH_PARTS:  # keep the tuple short: see MAX_PATH_PARTS
-            parts = ("…", *parts[-(MAX_PATH_PARTS - 1):])
+            parts = ("…", *parts[-(MAX_PATH_PARTS - 1) :])
         yield {
             "depth": depth,
             "path": " / ".join(parts),
@@ -260,8 +263,11 @@ def count_pages(tree: Any) -> int:
 
 def is_revision(data: Any) -> bool:
     """A content revision: shown as its flattened page tree by default."""
-    return (isinstance(data, Mapping) and data.get("object") == "revision"
-            and isinstance(data.get("pages"), list))
+    return (
+        isinstance(data, Mapping)
+        and data.get("object") == "revision"
+        and isinstance(data.get("pages"), list)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,8 +276,17 @@ def is_revision(data: Any) -> bool:
 # C0 and C1 controls, DEL, bidi embeddings/overrides/isolates (Trojan Source), line and
 # paragraph separators, and invisible marks that can disguise text. ZWJ/ZWNJ (U+200C/D) stay:
 # emoji and several scripts need them.
-_UNSAFE = [*range(0x00, 0x20), *range(0x7F, 0xA0), 0x061C, 0x200B, 0x200E, 0x200F,
-           *range(0x2028, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+_UNSAFE = [
+    *range(0x00, 0x20),
+    *range(0x7F, 0xA0),
+    0x061C,
+    0x200B,
+    0x200E,
+    0x200F,
+    *range(0x2028, 0x202F),
+    *range(0x2066, 0x206A),
+    0xFEFF,
+]
 _ESCAPES = {cp: (f"\\x{cp:02x}" if cp < 0x100 else f"\\u{cp:04x}") for cp in _UNSAFE}
 _ESCAPES.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
 
@@ -366,13 +381,13 @@ def html_table(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
     return "".join(out)
 
 
-def text_grid(columns: Sequence[str], cells: Sequence[Sequence[str]],
-              numeric: Sequence[bool], width: int) -> list[str]:
+def text_grid(
+    columns: Sequence[str], cells: Sequence[Sequence[str]], numeric: Sequence[bool], width: int
+) -> list[str]:
     """Header, rule and rows aligned by display width; numbers right-aligned like pandas."""
     heads = [truncate_width(c, width) for c in columns]
     body = [[truncate_width(c, width) for c in row] for row in cells]
-    widths = [max([text_width(h)] + [text_width(r[i]) for r in body])
-              for i, h in enumerate(heads)]
+    widths = [max([text_width(h)] + [text_width(r[i]) for r in body]) for i, h in enumerate(heads)]
 
     def line(values: list[str]) -> str:
         padded = (pad(v, w, right) for v, w, right in zip(values, widths, numeric, strict=True))

@@ -27,8 +27,9 @@ __all__ = [
 
 # The stores live in stores.py (one concept per module) and are re-exported lazily (PEP 562):
 # stores.py imports Token from here, so an eager import would be a cycle.
-_STORE_NAMES = frozenset({"FileStore", "KeyringStore", "MemoryStore", "TokenStore",
-                          "persistence_allowed"})
+_STORE_NAMES = frozenset(
+    {"FileStore", "KeyringStore", "MemoryStore", "TokenStore", "persistence_allowed"}
+)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and linters
@@ -46,6 +47,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(stores, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 MASK = "********"
 

@@ -86,8 +86,8 @@ def escape_snippet(text: bytes | str, limit: int = SNIPPET) -> str:
     out: list[str] = []
     size = 0
     for ch in text:
-        piece = ch if ch.isprintable() and ch not in "\u200b\u200e\u200f\ufeff" else (
-            ascii(ch)[1:-1]
+        piece = (
+            ch if ch.isprintable() and ch not in "\u200b\u200e\u200f\ufeff" else (ascii(ch)[1:-1])
         )
         if size + len(piece) > limit:
             out.append("…")
@@ -235,16 +235,26 @@ def send_once(
     module docstring for why.
     """
     if bearer is not None and not _B64TOKEN.fullmatch(bearer.reveal()):
-        return Failure(UnsafeRequestError(
-            f"{label}: the token has characters a bearer token cannot contain; not sent",
-            hint="sign in again or copy the token again"), "final")
+        return Failure(
+            UnsafeRequestError(
+                f"{label}: the token has characters a bearer token cannot contain; not sent",
+                hint="sign in again or copy the token again",
+            ),
+            "final",
+        )
     failure: Failure | None = None
     try:
         # The revealed header exists only inside this call expression (no local holds it).
         resp = session.request(
-            method, url, params=params, json=json, data=_revealed(data),
-            headers=_headers_with_auth(headers, bearer), timeout=timeout,
-            allow_redirects=False, stream=True,
+            method,
+            url,
+            params=params,
+            json=json,
+            data=_revealed(data),
+            headers=_headers_with_auth(headers, bearer),
+            timeout=timeout,
+            allow_redirects=False,
+            stream=True,
             # D2: explicit, so neither a session attribute nor an empty CURL_CA_BUNDLE can turn
             # verification off; a REQUESTS_CA_BUNDLE path still applies (custom CA).
             verify=True,
@@ -263,7 +273,11 @@ def send_once(
 
 
 def _read(
-    resp: requests.Response, *, label: str, max_body: int, deadline: float,
+    resp: requests.Response,
+    *,
+    label: str,
+    max_body: int,
+    deadline: float,
     clock: Callable[[], float],
 ) -> RawResponse | Failure:
     status = resp.status_code
@@ -273,18 +287,26 @@ def _read(
         return base  # redirects are decided on headers alone; their body is not read
     length = headers.get("Content-Length", "")
     if length.isdigit() and int(length) > max_body:
-        return Failure(InvalidResponseError(
-            f"{label}: the answer is {int(length)} bytes, over the {max_body}-byte cap",
-            status=status, hint="ask for fewer items (limit=...) or raise max_body"), "final")
+        return Failure(
+            InvalidResponseError(
+                f"{label}: the answer is {int(length)} bytes, over the {max_body}-byte cap",
+                status=status,
+                hint="ask for fewer items (limit=...) or raise max_body",
+            ),
+            "final",
+        )
     chunks: list[bytes] = []
     size = 0
     failure: Failure | None = None
     try:
         while True:
             if clock() > deadline:
-                failure = Failure(RequestTimeoutError(
-                    f"{label}: the overall deadline passed while the answer was still "
-                    "arriving"), "final")
+                failure = Failure(
+                    RequestTimeoutError(
+                        f"{label}: the overall deadline passed while the answer was still arriving"
+                    ),
+                    "final",
+                )
                 break
             # read1 returns as soon as *some* bytes arrived, so a server dripping one byte at a
             # time cannot hold us past the deadline; it also bounds decompression (max_length).
@@ -293,9 +315,14 @@ def _read(
                 break
             size += len(chunk)
             if size > max_body:
-                failure = Failure(InvalidResponseError(
-                    f"{label}: the answer is over the {max_body}-byte cap", status=status,
-                    hint="ask for fewer items (limit=...) or raise max_body"), "final")
+                failure = Failure(
+                    InvalidResponseError(
+                        f"{label}: the answer is over the {max_body}-byte cap",
+                        status=status,
+                        hint="ask for fewer items (limit=...) or raise max_body",
+                    ),
+                    "final",
+                )
                 break
             chunks.append(chunk)
     except KeyboardInterrupt:
@@ -304,12 +331,17 @@ def _read(
         if isinstance(exc, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
             failure = Failure(
                 RequestTimeoutError(f"{label}: read timeout while the answer arrived"),
-                "read_timeout")
+                "read_timeout",
+            )
         else:  # IncompleteRead, ProtocolError, DecodeError, reset mid-body
-            failure = Failure(InvalidResponseError(
-                f"{label}: the answer was cut off or corrupt ({status}, "
-                f"{size} bytes received)", status=status,
-                hint="try again; the connection broke while reading"), "final")
+            failure = Failure(
+                InvalidResponseError(
+                    f"{label}: the answer was cut off or corrupt ({status}, {size} bytes received)",
+                    status=status,
+                    hint="try again; the connection broke while reading",
+                ),
+                "final",
+            )
     if failure is not None:
         return failure
     return RawResponse(status, base.reason, headers, b"".join(chunks))

@@ -46,8 +46,10 @@ def default_secret_prompt(prompt: str) -> str:
     shell = get_ipython()
     # Only a kernel (whose getpass goes to the front end) or a terminal IPython can answer; a bare
     # InteractiveShell (embedding, tests) would make getpass open /dev/tty and block.
-    if shell is None or type(shell).__name__ not in ("ZMQInteractiveShell",
-                                                     "TerminalInteractiveShell"):
+    if shell is None or type(shell).__name__ not in (
+        "ZMQInteractiveShell",
+        "TerminalInteractiveShell",
+    ):
         raise NoStdinError
     try:
         return getpass.getpass(prompt)
@@ -83,25 +85,40 @@ class LoginWidget(LoginFlow):
             from .session import get_session
 
             session = get_session()
-        super().__init__(session, environment_ or environment.detect(), mode=mode,
-                         secret_prompt=secret_prompt)
+        super().__init__(
+            session, environment_ or environment.detect(), mode=mode, secret_prompt=secret_prompt
+        )
         self._displayed = False
         self._title = W.HTML()
         self._mode_line = W.HTML()
         self._link = W.HTML()
         self._hint = W.HTML(PASTE_SENTENCE)
-        self._password = W.Password(description="Client secret",
-                                    placeholder="the OAuth app's client secret")
-        self._text = W.Text(placeholder="paste the redirected address (http...)",
-                            description="Address", layout=W.Layout(width="95%"))
+        self._password = W.Password(
+            description="Client secret", placeholder="the OAuth app's client secret"
+        )
+        self._text = W.Text(
+            placeholder="paste the redirected address (http...)",
+            description="Address",
+            layout=W.Layout(width="95%"),
+        )
         self._button = W.Button(description="Finish sign-in", button_style="primary")
         self._restart = W.Button(description="Start again")
         self._status = W.HTML()
         self._button.on_click(lambda _b: self._on_click())
         self._restart.on_click(lambda _b: self._safe(self.restart))  # no getpass in a callback
         self._buttons = W.HBox([self._button, self._restart])
-        self.box = _LoginBox([self._title, self._mode_line, self._link, self._hint,
-                              self._password, self._text, self._buttons, self._status])
+        self.box = _LoginBox(
+            [
+                self._title,
+                self._mode_line,
+                self._link,
+                self._hint,
+                self._password,
+                self._text,
+                self._buttons,
+                self._status,
+            ]
+        )
         self._safe(lambda: self.restart(prompt=True))
 
     def submit(self, text: str) -> str:
@@ -113,9 +130,19 @@ class LoginWidget(LoginFlow):
     def close(self) -> None:
         """Stop the listener and timer, cancel this widget's login, remove the views."""
         super().close()
-        for w in (self.box, self._buttons, self._title, self._mode_line, self._link,
-                  self._hint, self._password, self._text, self._button, self._restart,
-                  self._status):
+        for w in (
+            self.box,
+            self._buttons,
+            self._title,
+            self._mode_line,
+            self._link,
+            self._hint,
+            self._password,
+            self._text,
+            self._button,
+            self._restart,
+            self._status,
+        ):
             w.close()
 
     def show(self) -> None:
@@ -143,9 +170,11 @@ class LoginWidget(LoginFlow):
         if href is None:
             self._link.value = f"<i>{html.escape(note)}</i>"
         else:
-            self._link.value = (f'<a href="{html.escape(href, quote=True)}" target="_blank" '
-                                f'rel="noopener noreferrer"><b>{LINK_TEXT}</b></a> '
-                                "(opens a new tab)")
+            self._link.value = (
+                f'<a href="{html.escape(href, quote=True)}" target="_blank" '
+                f'rel="noopener noreferrer"><b>{LINK_TEXT}</b></a> '
+                "(opens a new tab)"
+            )
 
     def _view_title(self, text: str) -> None:
         self._title.value = f"<b>{html.escape(text)}</b>"

@@ -75,7 +75,8 @@ def _has_gui_browser() -> bool:
 def _wait_ready(url: str, token: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     req = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 built above
-        f"{url}api/status", headers={"Authorization": f"token {token}"})
+        f"{url}api/status", headers={"Authorization": f"token {token}"}
+    )
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"demo: JupyterLab exited (code {proc.returncode}); see above")
@@ -94,9 +95,15 @@ def serve(*, port: int | None, open_browser: bool) -> int:
     port = port or _free_port()
     token = secrets.token_urlsafe(24)
     args = [
-        sys.executable, "-m", "jupyterlab", "--no-browser",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={ROOT}", f"--IdentityProvider.token={token}",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={ROOT}",
+        f"--IdentityProvider.token={token}",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -108,8 +115,11 @@ def serve(*, port: int | None, open_browser: bool) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         _wait_ready(base, token, proc, timeout=90)
-        print(f"\ngitbook_nb demo: JupyterLab is running the quick start against the sandbox.\n"
-              f"  Open: {url}\n  Stop: Ctrl+C\n", flush=True)
+        print(
+            f"\ngitbook_nb demo: JupyterLab is running the quick start against the sandbox.\n"
+            f"  Open: {url}\n  Stop: Ctrl+C\n",
+            flush=True,
+        )
         if open_browser and _has_gui_browser():
             webbrowser.open(url, new=2)
         return proc.wait()
@@ -140,8 +150,12 @@ def check(timeout: float = 180.0) -> int:
     nb = nbformat.read(ROOT / QUICKSTART, as_version=4)
     started = time.monotonic()
     try:
-        nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+        nbclient.NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(ROOT / "notebooks")}},
+        ).execute()
     except Exception as exc:  # noqa: BLE001 - one line for a smoke check, then the exit code
         print(f"demo check: FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         return 1
@@ -149,7 +163,8 @@ def check(timeout: float = 180.0) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     texts = [
         str(out.get("text", "")) + json.dumps(out.get("data", {}))
-        for cell in nb.cells for out in cell.get("outputs", [])
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
     ]
     signed_in = any("Signed in as" in t for t in texts)
     cells = sum(1 for c in nb.cells if c.cell_type == "code")
@@ -157,15 +172,20 @@ def check(timeout: float = 180.0) -> int:
     if not signed_in:
         print(f"demo check: FAILED: {QUICKSTART} ran {cells} cells but never said 'Signed in as'")
         return 1
-    print(f"demo check: OK: {QUICKSTART} ran {cells} cells against the sandbox in {took:.1f}s "
-          f"and signed in")
+    print(
+        f"demo check: OK: {QUICKSTART} ran {cells} cells against the sandbox in {took:.1f}s "
+        f"and signed in"
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scripts/demo.sh", description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true",
-                    help="run the quick start headless (nbclient) and print one line")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="run the quick start headless (nbclient) and print one line",
+    )
     ap.add_argument("--no-browser", action="store_true", help="only print the address")
     ap.add_argument("--port", type=int, default=None, help="port (default: a free one)")
     opts = ap.parse_args(argv)

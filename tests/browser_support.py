@@ -138,7 +138,9 @@ class JupyterLab:
     def start(self, *, timeout: float = 60.0) -> JupyterLab:
         self.port = free_port()
         args = [
-            self.python, "-m", "jupyterlab",
+            self.python,
+            "-m",
+            "jupyterlab",
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
@@ -155,7 +157,10 @@ class JupyterLab:
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self._log = log
         self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-            args, stdout=log, stderr=subprocess.STDOUT, env=self._environment(),
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self._environment(),
             cwd=self.root_dir,
         )
 
@@ -163,8 +168,11 @@ class JupyterLab:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited early:\n{self.log_tail()}")
             try:
-                r = requests.get(f"{self.url}api/status", timeout=2,
-                                 headers={"Authorization": f"token {self.token}"})
+                r = requests.get(
+                    f"{self.url}api/status",
+                    timeout=2,
+                    headers={"Authorization": f"token {self.token}"},
+                )
             except requests.RequestException:
                 return False
             return r.status_code == 200

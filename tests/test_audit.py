@@ -21,8 +21,14 @@ def notebook(cells=(), metadata=None) -> dict:
 
 
 def code(source="", outputs=(), **extra) -> dict:
-    return {"cell_type": "code", "source": source, "metadata": {}, "outputs": list(outputs),
-            "execution_count": None, **extra}
+    return {
+        "cell_type": "code",
+        "source": source,
+        "metadata": {},
+        "outputs": list(outputs),
+        "execution_count": None,
+        **extra,
+    }
 
 
 def kinds(findings) -> set[tuple]:
@@ -52,13 +58,26 @@ def test_E7_finds_tokens_in_every_output_kind():
     client = secrets.token_urlsafe(16)
     outputs = [
         {"output_type": "stream", "name": "stdout", "text": [f"token: {legacy}\n"]},
-        {"output_type": "display_data", "metadata": {},
-         "data": {"text/html": f"<td>Authorization: Bearer {bearer}</td>",
-                  "text/plain": f"'{live}'"}},
-        {"output_type": "execute_result", "metadata": {}, "execution_count": 1,
-         "data": {"application/json": {"access_token": access, "token_type": "bearer"}}},
-        {"output_type": "error", "ename": "E", "evalue": "x",
-         "traceback": [f"\x1b[0;31mclient_secret={client}\x1b[0m"]},
+        {
+            "output_type": "display_data",
+            "metadata": {},
+            "data": {
+                "text/html": f"<td>Authorization: Bearer {bearer}</td>",
+                "text/plain": f"'{live}'",
+            },
+        },
+        {
+            "output_type": "execute_result",
+            "metadata": {},
+            "execution_count": 1,
+            "data": {"application/json": {"access_token": access, "token_type": "bearer"}},
+        },
+        {
+            "output_type": "error",
+            "ename": "E",
+            "evalue": "x",
+            "traceback": [f"\x1b[0;31mclient_secret={client}\x1b[0m"],
+        },
     ]
     found = audit_notebook(notebook([code("", outputs)]), live_token=live)
     assert kinds(found) == {
@@ -73,9 +92,13 @@ def test_E7_finds_tokens_in_every_output_kind():
 
 def test_E7_finds_token_in_widget_state_metadata():
     tok = new_token()
-    state = {"application/vnd.jupyter.widget-state+json": {
-        "version_major": 2, "version_minor": 0,
-        "state": {"abc": {"model_name": "TextModel", "state": {"value": tok}}}}}
+    state = {
+        "application/vnd.jupyter.widget-state+json": {
+            "version_major": 2,
+            "version_minor": 0,
+            "state": {"abc": {"model_name": "TextModel", "state": {"value": tok}}},
+        }
+    }
     found = audit_notebook(notebook([], {"widgets": state}), live_token=tok)
     assert [(f.cell, f.kind) for f in found] == [(None, "live token")]
     assert found[0].part.startswith("metadata.widgets.application/vnd.jupyter.widget-state+json")
@@ -84,29 +107,50 @@ def test_E7_finds_token_in_widget_state_metadata():
 def test_E7_finds_token_in_cell_metadata_and_attachments():
     tok = new_token()
     png = b"\x89PNG\r\n\x1a\n" + b"tEXtComment\x00" + tok.encode() + b"\x00\x00"
-    cell = {"cell_type": "markdown", "source": "![x](attachment:x.png)",
-            "metadata": {"note": f"Bearer {tok}"},
-            "attachments": {"x.png": {"image/png": base64.b64encode(png).decode()}}}
+    cell = {
+        "cell_type": "markdown",
+        "source": "![x](attachment:x.png)",
+        "metadata": {"note": f"Bearer {tok}"},
+        "attachments": {"x.png": {"image/png": base64.b64encode(png).decode()}},
+    }
     found = audit_notebook(notebook([cell]), live_token=tok)
-    assert kinds(found) == {(0, "metadata.note", "live token"),
-                            (0, "attachments.x.png.image/png (decoded)", "live token")}
+    assert kinds(found) == {
+        (0, "metadata.note", "live token"),
+        (0, "attachments.x.png.image/png (decoded)", "live token"),
+    }
 
 
 def test_E7_client_secret_and_shapes_without_a_live_token():
     secret = secrets.token_urlsafe(32)
     pat = new_token()
-    nb = notebook([code(f"print('{pat}')", [
-        {"output_type": "stream", "name": "stdout", "text": f"secret is {secret}"}])])
+    nb = notebook(
+        [
+            code(
+                f"print('{pat}')",
+                [{"output_type": "stream", "name": "stdout", "text": f"secret is {secret}"}],
+            )
+        ]
+    )
     found = audit_notebook(nb, client_secrets=[Secret(secret)])
-    assert kinds(found) == {(0, "source", "gb_api token"),
-                            (0, "outputs[0].text", "client secret")}
+    assert kinds(found) == {(0, "source", "gb_api token"), (0, "outputs[0].text", "client secret")}
     assert_never_full(found, secret, pat)
 
 
 def test_E7_masked_values_and_env_references_are_not_findings():
-    nb = notebook([code('curl -H "Authorization: Bearer $GITBOOK_TOKEN"', [
-        {"output_type": "stream", "name": "stdout",
-         "text": "Authorization: Bearer ********\naccess_token=********\n"}])])
+    nb = notebook(
+        [
+            code(
+                'curl -H "Authorization: Bearer $GITBOOK_TOKEN"',
+                [
+                    {
+                        "output_type": "stream",
+                        "name": "stdout",
+                        "text": "Authorization: Bearer ********\naccess_token=********\n",
+                    }
+                ],
+            )
+        ]
+    )
     assert audit_notebook(nb) == []
 
 
@@ -118,11 +162,14 @@ def test_E7_audit_reads_a_saved_file(tmp_path):
     assert [(f.cell, f.part, f.kind) for f in found] == [(1, "source", "live token")]
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no notebook"),
-    ("not json", "cannot read"),
-    ("[1, 2]", "not a notebook"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no notebook"),
+        ("not json", "cannot read"),
+        ("[1, 2]", "not a notebook"),
+    ],
+)
 def test_audit_errors_are_clear(tmp_path, content, message):
     path = tmp_path / "x.ipynb"
     if content is not None:

@@ -31,9 +31,20 @@ ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 _IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "test-artifacts", "__pycache__", "*.egg-info", "build", "dist",
-    ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".ipynb_checkpoints",
-    "node_modules", ".cache",
+    ".git",
+    ".venv",
+    "test-artifacts",
+    "__pycache__",
+    "*.egg-info",
+    "build",
+    "dist",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".ipynb_checkpoints",
+    "node_modules",
+    ".cache",
 )
 
 
@@ -51,14 +62,18 @@ def _base_python() -> str:
         return sys.executable
     found = shutil.which(f"python{want[0]}.{want[1]}")
     if found is None:
-        pytest.skip(f"binder/runtime.txt asks for Python {want[0]}.{want[1]}, which is not "
-                    "installed here")
+        pytest.skip(
+            f"binder/runtime.txt asks for Python {want[0]}.{want[1]}, which is not installed here"
+        )
     return found
 
 
 def _env(tmp: Path, venv_dir: Path | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GITBOOK_", "VIRTUAL_ENV", "PYTHON", "JUPYTER", "IPYTHON"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITBOOK_", "VIRTUAL_ENV", "PYTHON", "JUPYTER", "IPYTHON"))
+    }
     for name in ("IPYTHONDIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
         env[name] = str(tmp / "home" / name.lower())
     if venv_dir is not None:
@@ -69,10 +84,18 @@ def _env(tmp: Path, venv_dir: Path | None = None) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 600
-         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, env=env, text=True, capture_output=True,  # noqa: S603
-                          timeout=timeout, check=False)
+def _run(
+    args: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args,
+        cwd=cwd,
+        env=env,
+        text=True,
+        capture_output=True,  # noqa: S603
+        timeout=timeout,
+        check=False,
+    )
 
 
 def _freeze(py: Path, cwd: Path, env: dict[str, str]) -> dict[str, str]:
@@ -100,8 +123,12 @@ def binder_venv(repo_copy: Path) -> Iterator[tuple[Path, dict[str, str]]]:
         subprocess.run([base, "-m", "venv", str(vdir)], check=True)  # noqa: S603
     env = _env(tmp, vdir)
     py = vdir / "bin" / "python"
-    r = _run([str(py), "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt"],
-             cwd=repo_copy, env=env, timeout=900)
+    r = _run(
+        [str(py), "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt"],
+        cwd=repo_copy,
+        env=env,
+        timeout=900,
+    )
     assert r.returncode == 0, f"pip install -r binder/requirements.txt failed:\n{r.stderr[-3000:]}"
     post = repo_copy / "binder" / "postBuild"
     if post.exists():
@@ -112,10 +139,13 @@ def binder_venv(repo_copy: Path) -> Iterator[tuple[Path, dict[str, str]]]:
 
 
 def test_binder_env_installs_the_package_with_pandas_jupyterlab_and_server_proxy(
-        binder_venv, repo_copy) -> None:
+    binder_venv, repo_copy
+) -> None:
     py, env = binder_venv
-    probe = ("import gitbook_nb, pandas, jupyterlab, jupyter_server_proxy, ipywidgets, sys;"
-             "print(gitbook_nb.__file__); print(sys.version_info[:2])")
+    probe = (
+        "import gitbook_nb, pandas, jupyterlab, jupyter_server_proxy, ipywidgets, sys;"
+        "print(gitbook_nb.__file__); print(sys.version_info[:2])"
+    )
     r = _run([str(py), "-c", probe], cwd=Path("/"), env=env)
     assert r.returncode == 0, r.stderr
     where, version = r.stdout.splitlines()
@@ -140,21 +170,40 @@ def test_binder_env_runs_the_tutorials_under_nbval(binder_venv, repo_copy) -> No
     py, env = binder_venv
     before = _freeze(py, repo_copy, env)
     # The test runner is not part of Binder's image; it must not change what Binder installed.
-    r = _run([str(py), "-m", "pip", "install", "--quiet", "pytest", "nbval"], cwd=repo_copy,
-             env=env)
+    r = _run(
+        [str(py), "-m", "pip", "install", "--quiet", "pytest", "nbval"], cwd=repo_copy, env=env
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     after = _freeze(py, repo_copy, env)
     changed = {k: (v, after.get(k)) for k, v in before.items() if after.get(k) != v}
     assert not changed, f"installing pytest/nbval changed Binder's packages: {changed}"
-    r = _run([str(py), "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=",
-              "--nbval", "--nbval-current-env",
-              "--nbval-sanitize-with", "notebooks/sanitize.cfg", "notebooks/", "-q"],
-             cwd=repo_copy, env=env, timeout=600)
+    r = _run(
+        [
+            str(py),
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            "notebooks/sanitize.cfg",
+            "notebooks/",
+            "-q",
+        ],
+        cwd=repo_copy,
+        env=env,
+        timeout=600,
+    )
     tail = (r.stdout + r.stderr)[-4000:]
     assert r.returncode == 0, tail
     m = re.search(r"(\d+) passed", r.stdout)
-    code_cells = sum(p.read_text().count('"cell_type": "code"')
-                     for p in (repo_copy / "notebooks").glob("*.ipynb"))
+    code_cells = sum(
+        p.read_text().count('"cell_type": "code"')
+        for p in (repo_copy / "notebooks").glob("*.ipynb")
+    )
     assert m and int(m.group(1)) == code_cells, tail
 
 
@@ -163,12 +212,20 @@ def test_repo2docker_reads_the_binder_folder_as_intended(repo_copy, tmp_path) ->
     tool = tmp_path / "r2d"
     venv.EnvBuilder(with_pip=True).create(tool)
     env = _env(tmp_path, tool)
-    r = _run([str(tool / "bin" / "python"), "-m", "pip", "install", "--quiet",
-              "jupyter-repo2docker"], cwd=tmp_path, env=env, timeout=600)
+    r = _run(
+        [str(tool / "bin" / "python"), "-m", "pip", "install", "--quiet", "jupyter-repo2docker"],
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
     if r.returncode != 0:
         pytest.skip(f"jupyter-repo2docker did not install here: {r.stderr.strip()[-300:]}")
-    r = _run([str(tool / "bin" / "repo2docker"), "--no-build", "--debug", "."], cwd=repo_copy,
-             env=env, timeout=300)
+    r = _run(
+        [str(tool / "bin" / "repo2docker"), "--no-build", "--debug", "."],
+        cwd=repo_copy,
+        env=env,
+        timeout=300,
+    )
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-3000:]
     major, minor = _runtime_version()

@@ -38,8 +38,11 @@ from browser_support import (
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
 if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is missing: scripts/bootstrap.sh test installs Debian's chromium "
-                "(needs root); browser tests skipped", allow_module_level=True)
+    pytest.skip(
+        f"{CHROMIUM} is missing: scripts/bootstrap.sh test installs Debian's chromium "
+        "(needs root); browser tests skipped",
+        allow_module_level=True,
+    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 QUICKSTART = ROOT / "notebooks" / "01-quickstart.ipynb"
@@ -70,8 +73,11 @@ def fresh_quickstart(root: Path) -> tuple[str, int, int]:
     nb["metadata"].pop("widgets", None)
     (root / QUICKSTART.name).write_text(json.dumps(nb))
     sources = ["".join(c["source"]) for c in nb["cells"]]
-    login_at = next(i for i, s in enumerate(sources) if "%gitbook login" in s
-                    and nb["cells"][i]["cell_type"] == "code")
+    login_at = next(
+        i
+        for i, s in enumerate(sources)
+        if "%gitbook login" in s and nb["cells"][i]["cell_type"] == "code"
+    )
     return QUICKSTART.name, login_at, len(sources) - 1
 
 
@@ -81,13 +87,15 @@ def run_cells(page: Any, count: int) -> None:
         page.keyboard.press("Shift+Enter")
 
 
-def quickstart_story(browser: Any, lab: JupyterLab, name: str, tmp: Path,
-                     *, only_jupyter: bool) -> dict[str, Any]:
+def quickstart_story(
+    browser: Any, lab: JupyterLab, name: str, tmp: Path, *, only_jupyter: bool
+) -> dict[str, Any]:
     """The whole story; returns facts for the test to assert on."""
     facts: dict[str, Any] = {"aborted": [], "alerts": [], "consent_url": None}
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     allowed = lab.host_port()
     if only_jupyter:
+
         def gate(route: Any) -> None:
             # Binder: the browser sees only the Jupyter server; anything else is unreachable.
             if host_port_of(route.request.url) == allowed:

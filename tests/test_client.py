@@ -48,24 +48,49 @@ API = "https://api.gitbook.com/v1"
 # ------------------------------------------------------------------ D4: path joining (pure)
 
 
-@pytest.mark.parametrize("path,url", [
-    ("/user", API + "/user"),
-    ("/spaces/abc/content?format=markdown", API + "/spaces/abc/content?format=markdown"),
-    ("/spaces/x/../user", API + "/spaces/user"),
-    ("/spaces/x/../../user", API + "/user"),
-    ("/./orgs", API + "/orgs"),
-    ("/search?q=%C3%A9t%C3%A9", API + "/search?q=%C3%A9t%C3%A9"),
-])
+@pytest.mark.parametrize(
+    "path,url",
+    [
+        ("/user", API + "/user"),
+        ("/spaces/abc/content?format=markdown", API + "/spaces/abc/content?format=markdown"),
+        ("/spaces/x/../user", API + "/spaces/user"),
+        ("/spaces/x/../../user", API + "/user"),
+        ("/./orgs", API + "/orgs"),
+        ("/search?q=%C3%A9t%C3%A9", API + "/search?q=%C3%A9t%C3%A9"),
+    ],
+)
 def test_D4_good_paths_join_onto_the_base(path, url):
     assert join_path(API, path)[0] == url
 
 
-@pytest.mark.parametrize("path", [
-    "//evil.example/x", "http://evil.example/x", "https:evil.example", "user",
-    "/a\\b", "/a\r\nHost: evil", "/a\nb", "/a\x00b", "/a b", "/a\tb", "/a\u200bb",
-    "/a\u00a0b", "/../x", "/a/../../x", "/%2e%2e/x", "/a/%2E%2E/%2e%2e/x", "/a%2f..%2f..",
-    "/a%5cb", "/a%0d%0ab", "/x#frag", "", "\\\\evil.example\\x", " /user",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "//evil.example/x",
+        "http://evil.example/x",
+        "https:evil.example",
+        "user",
+        "/a\\b",
+        "/a\r\nHost: evil",
+        "/a\nb",
+        "/a\x00b",
+        "/a b",
+        "/a\tb",
+        "/a\u200bb",
+        "/a\u00a0b",
+        "/../x",
+        "/a/../../x",
+        "/%2e%2e/x",
+        "/a/%2E%2E/%2e%2e/x",
+        "/a%2f..%2f..",
+        "/a%5cb",
+        "/a%0d%0ab",
+        "/x#frag",
+        "",
+        "\\\\evil.example\\x",
+        " /user",
+    ],
+)
 def test_D4_unsafe_paths_refused(path):
     with pytest.raises(UnsafeRequestError):
         join_path(API, path)
@@ -118,11 +143,21 @@ def test_error_shapes_legacy_and_current_map_to_the_tree():
     assert "\n" not in str(e1)
 
 
-@pytest.mark.parametrize("status,cls", [
-    (400, APIError), (401, AuthenticationError), (403, PermissionDeniedError),
-    (404, NotFoundError), (409, APIError), (412, APIError), (429, RateLimitedError),
-    (500, ServerError), (502, ServerError), (503, ServerError),
-])
+@pytest.mark.parametrize(
+    "status,cls",
+    [
+        (400, APIError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (409, APIError),
+        (412, APIError),
+        (429, RateLimitedError),
+        (500, ServerError),
+        (502, ServerError),
+        (503, ServerError),
+    ],
+)
 def test_each_status_maps_to_its_class(status, cls):
     body = json.dumps({"error": {"code": status, "message": "m"}}).encode()
     err = error_for(status, "", {}, body, method="POST", path="/x")
@@ -132,8 +167,7 @@ def test_each_status_maps_to_its_class(status, cls):
 
 def test_scope_parsed_from_message_and_www_authenticate():
     assert missing_scope("Missing scope: space:read", "") == "space:read"
-    assert missing_scope("The token requires scope 'organization:read'", "") == \
-        "organization:read"
+    assert missing_scope("The token requires scope 'organization:read'", "") == "organization:read"
     hdr = 'Bearer error="insufficient_scope", scope="space:write"'
     assert missing_scope("", hdr) == "space:write"
     err = error_for(403, "", {"WWW-Authenticate": hdr}, b"", method="GET", path="/x")
@@ -143,8 +177,9 @@ def test_scope_parsed_from_message_and_www_authenticate():
 
 def test_E2_api_message_is_escaped_truncated_and_token_masked():
     tok = secrets.token_urlsafe(24)
-    body = json.dumps({"error": {"code": 400, "message": f"bad token {tok} <script>\n"
-                                 + "y" * 1000}}).encode()
+    body = json.dumps(
+        {"error": {"code": 400, "message": f"bad token {tok} <script>\n" + "y" * 1000}}
+    ).encode()
     err = error_for(400, "", {}, body, method="GET", path="/x", secret=tok)
     assert tok not in str(err) and "\n" not in str(err)
     assert len(err.message) < 300
@@ -181,17 +216,23 @@ def test_next_page_legacy_envelope():
     data = {"list": [1] * 5, "page": 2, "limit": 10, "total": 25}
     assert next_page(data, {"page": 2}, API) is None
     # our own page counter wins over a server stuck at page 0
-    assert next_page({"list": [1], "page": 0, "limit": 1, "total": 5}, {"page": 3}, API) == \
-        ("params", {"page": 4})
+    assert next_page({"list": [1], "page": 0, "limit": 1, "total": 5}, {"page": 3}, API) == (
+        "params",
+        {"page": 4},
+    )
 
 
 def test_next_page_current_envelope():
-    assert next_page({"items": [1], "next": {"page": "abc"}}, {"limit": 2}, API) == \
-        ("params", {"limit": 2, "page": "abc"})
+    assert next_page({"items": [1], "next": {"page": "abc"}}, {"limit": 2}, API) == (
+        "params",
+        {"limit": 2, "page": "abc"},
+    )
     assert next_page({"items": [1]}, {}, API) is None
     assert next_page({"items": [1], "next": None}, {}, API) is None
-    assert next_page({"items": [1], "next": {"url": API + "/orgs?page=2"}}, {}, API) == \
-        ("url", API + "/orgs?page=2")
+    assert next_page({"items": [1], "next": {"url": API + "/orgs?page=2"}}, {}, API) == (
+        "url",
+        API + "/orgs?page=2",
+    )
 
 
 def test_D3_next_page_link_to_another_host_refused():
@@ -245,18 +286,35 @@ def _host(url: str) -> str:
 
 
 def _token(sb, value: str | None = None) -> Token:
-    return Token(access_token=Secret(value or sb.personal_token), issuer=_host(sb.url),
-                 client_id="pat", source="pat")
+    return Token(
+        access_token=Secret(value or sb.personal_token),
+        issuer=_host(sb.url),
+        client_id="pat",
+        source="pat",
+    )
 
 
-def _client(sb, *, legacy: bool = False, token: Token | None = None, sleeps=None,
-            on_unauthorized=None, **settings) -> Client:
+def _client(
+    sb,
+    *,
+    legacy: bool = False,
+    token: Token | None = None,
+    sleeps=None,
+    on_unauthorized=None,
+    **settings,
+) -> Client:
     tok = token if token is not None else _token(sb)
-    overrides = {"api_url": sb.url if legacy else sb.url + "/v1",
-                 "profile": "legacy" if legacy else "current", **settings}
-    return Client(resolve(overrides=overrides, environ={}), token_getter=lambda: tok,
-                  on_unauthorized=on_unauthorized,
-                  sleep=(sleeps.append if sleeps is not None else time.sleep))
+    overrides = {
+        "api_url": sb.url if legacy else sb.url + "/v1",
+        "profile": "legacy" if legacy else "current",
+        **settings,
+    }
+    return Client(
+        resolve(overrides=overrides, environ={}),
+        token_getter=lambda: tok,
+        on_unauthorized=on_unauthorized,
+        sleep=(sleeps.append if sleeps is not None else time.sleep),
+    )
 
 
 def _v1(sb) -> list:
@@ -381,8 +439,9 @@ def test_D7_500_is_not_retried(sb):
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
-@pytest.mark.parametrize("fault", [{"kind": "status", "code": 503},
-                                   {"kind": "rate_limit", "retry_after": 1}])
+@pytest.mark.parametrize(
+    "fault", [{"kind": "status", "code": 503}, {"kind": "rate_limit", "retry_after": 1}]
+)
 def test_D7_writes_are_never_retried(sb, method, fault):
     sleeps: list[float] = []
     params = dict(fault)
@@ -416,10 +475,11 @@ def test_D7_connection_refused_retried_then_transport_error(sb):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     sleeps: list[float] = []
-    c = Client(resolve(overrides={"api_url": f"http://127.0.0.1:{port}/v1", "max_retries": 2},
-                       environ={}),
-               token_getter=lambda: Token(Secret("t0k3n"), issuer=f"127.0.0.1:{port}"),
-               sleep=sleeps.append)
+    c = Client(
+        resolve(overrides={"api_url": f"http://127.0.0.1:{port}/v1", "max_retries": 2}, environ={}),
+        token_getter=lambda: Token(Secret("t0k3n"), issuer=f"127.0.0.1:{port}"),
+        sleep=sleeps.append,
+    )
     with pytest.raises(TransportError, match="connection failed") as info:
         c.request("GET", "/user")
     assert len(sleeps) == 2
@@ -472,8 +532,12 @@ def test_D8_non_json_body_gives_escaped_snippet(sb):
 @pytest.mark.parametrize("legacy", [False, True])
 def test_error_statuses_both_shapes_over_http(sb, status, legacy):
     path = "/account" if legacy else "/user"
-    sb.add_fault("status", path=("" if legacy else "/v1") + path, code=status,
-                 message=f"sandbox says {status}")
+    sb.add_fault(
+        "status",
+        path=("" if legacy else "/v1") + path,
+        code=status,
+        message=f"sandbox says {status}",
+    )
     with pytest.raises(APIError) as info:
         _client(sb, legacy=legacy, sleeps=[]).request("GET", path)
     err = info.value
@@ -524,7 +588,9 @@ def test_D5_fresh_token_retried_once_never_loops(sb):
     resp = _client(sb, on_unauthorized=refresh).request("GET", "/user")
     assert resp.status == 200 and len(calls) == 1
     assert [r.headers["Authorization"] for r in _v1(sb)] == [
-        f"Bearer {sb.personal_token}", f"Bearer {fresh}"]
+        f"Bearer {sb.personal_token}",
+        f"Bearer {fresh}",
+    ]
     sb.clear_log()
     calls.clear()
     sb.add_fault("revoked", path="/v1/user")  # the fresh token is refused too
@@ -556,8 +622,9 @@ def _leaks(err: BaseException, *secret_values: str) -> list[str]:
     library frame (what ``%xmode Verbose`` prints), and IPython's own verbose rendering."""
     from IPython.core.ultratb import VerboseTB
 
-    texts = {"format_exception": "".join(
-        traceback.format_exception(type(err), err, err.__traceback__))}
+    texts = {
+        "format_exception": "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    }
     tb = err.__traceback__
     while tb is not None:
         frame = tb.tb_frame
@@ -566,7 +633,8 @@ def _leaks(err: BaseException, *secret_values: str) -> list[str]:
                 texts[f"{frame.f_code.co_name}.{name}"] = repr(value)
         tb = tb.tb_next
     texts["VerboseTB"] = "\n".join(
-        VerboseTB(include_vars=True).structured_traceback(type(err), err, err.__traceback__))
+        VerboseTB(include_vars=True).structured_traceback(type(err), err, err.__traceback__)
+    )
     return [where for where, text in texts.items() for s in secret_values if s in text]
 
 
@@ -578,12 +646,14 @@ def _raised(fn) -> Exception:
     raise AssertionError("no error raised")
 
 
-@pytest.mark.parametrize("case", ["500", "refused", "timeout", "401", "redirect", "non_json",
-                                  "deadline"])
+@pytest.mark.parametrize(
+    "case", ["500", "refused", "timeout", "401", "redirect", "non_json", "deadline"]
+)
 def test_E2_tracebacks_hold_no_token(sb, case):
     tok = sb.mint_token()
-    client = _client(sb, token=_token(sb, tok), sleeps=[], read_timeout=0.3, deadline=2.0,
-                     connect_timeout=0.5)
+    client = _client(
+        sb, token=_token(sb, tok), sleeps=[], read_timeout=0.3, deadline=2.0, connect_timeout=0.5
+    )
     if case == "500":
         sb.add_fault("status", path="/v1/user", code=500)
     elif case == "timeout":
@@ -603,7 +673,8 @@ def test_E2_tracebacks_hold_no_token(sb, case):
         client = Client(
             resolve(overrides={"api_url": f"http://127.0.0.1:{port}/v1"}, environ={}),
             token_getter=lambda: Token(Secret(tok), issuer=f"127.0.0.1:{port}"),
-            sleep=lambda s: None)
+            sleep=lambda s: None,
+        )
     err = _raised(lambda: client.request("GET", "/user"))
     assert isinstance(err, GitBookError)
     assert err.__cause__ is None and err.__context__ is None
@@ -614,10 +685,17 @@ def test_E2_tracebacks_hold_no_token(sb, case):
 def test_E2_token_exchange_failure_holds_no_secret(sb):
     secret = sb.client_secret
     code = secrets.token_urlsafe(16)
-    spec = HTTPRequestSpec("POST", sb.url + "/oauth/access_token",
-                           {"Accept": "application/json"},
-                           form={"client_id": sb.client_id, "client_secret": secret,
-                                 "code": code, "grant_type": "authorization_code"})
+    spec = HTTPRequestSpec(
+        "POST",
+        sb.url + "/oauth/access_token",
+        {"Accept": "application/json"},
+        form={
+            "client_id": sb.client_id,
+            "client_secret": secret,
+            "code": code,
+            "grant_type": "authorization_code",
+        },
+    )
     sb.add_fault("latency", path="/oauth/access_token", seconds=1.0)
     client = _client(sb, read_timeout=0.2)
     err = _raised(lambda: client.send_spec(spec))
@@ -630,8 +708,10 @@ def test_E2_control_test_the_leak_detector_finds_a_leak():
     value = secrets.token_urlsafe(16)
     err = _raised(lambda: json.loads("{" + value))
     assert not isinstance(err, GitBookError)
-    assert any(where.startswith("decode.") or where.startswith("raw_decode.")
-               for where in _leaks(err, value))
+    assert any(
+        where.startswith("decode.") or where.startswith("raw_decode.")
+        for where in _leaks(err, value)
+    )
 
 
 # ------------------------------------------------------------------ E3: logging
@@ -642,8 +722,7 @@ def test_E3_nothing_logged_contains_a_secret(sb, caplog):
     logging.getLogger("urllib3").setLevel(logging.DEBUG)
     tok = sb.mint_token()
     fresh = sb.mint_token()
-    c = _client(sb, token=_token(sb, tok), sleeps=[],
-                on_unauthorized=lambda t: _token(sb, fresh))
+    c = _client(sb, token=_token(sb, tok), sleeps=[], on_unauthorized=lambda t: _token(sb, fresh))
     c.request("GET", "/user")
     sb.add_fault("status", path="/v1/orgs", times=1, code=503)
     c.request("GET", "/orgs")
@@ -653,10 +732,19 @@ def test_E3_nothing_logged_contains_a_secret(sb, caplog):
     with pytest.raises(ServerError):
         c.request("GET", "/spaces/x")
     code = secrets.token_urlsafe(16)
-    status, _, body = c.send_spec(HTTPRequestSpec(
-        "POST", sb.url + "/oauth/access_token", {"Accept": "application/json"},
-        form={"client_id": sb.client_id, "client_secret": sb.client_secret, "code": code,
-              "grant_type": "authorization_code"}))
+    status, _, body = c.send_spec(
+        HTTPRequestSpec(
+            "POST",
+            sb.url + "/oauth/access_token",
+            {"Accept": "application/json"},
+            form={
+                "client_id": sb.client_id,
+                "client_secret": sb.client_secret,
+                "code": code,
+                "grant_type": "authorization_code",
+            },
+        )
+    )
     assert status in (200, 400, 401) and body
     messages = [logging.Formatter("%(name)s %(message)s").format(r) for r in caplog.records]
     assert any("GET /user -> 200" in m for m in messages)  # our own debug line
@@ -669,19 +757,29 @@ def test_E3_nothing_logged_contains_a_secret(sb, caplog):
 
 
 def _token_spec(sb, code: str | None = None) -> HTTPRequestSpec:
-    return HTTPRequestSpec("POST", sb.url + "/oauth/access_token",
-                           {"Accept": "application/json"},
-                           form={"client_id": sb.client_id, "client_secret": sb.client_secret,
-                                 "code": code or secrets.token_urlsafe(8),
-                                 "grant_type": "authorization_code"})
+    return HTTPRequestSpec(
+        "POST",
+        sb.url + "/oauth/access_token",
+        {"Accept": "application/json"},
+        form={
+            "client_id": sb.client_id,
+            "client_secret": sb.client_secret,
+            "code": code or secrets.token_urlsafe(8),
+            "grant_type": "authorization_code",
+        },
+    )
 
 
 def test_C3_token_post_does_not_follow_redirects(sb):
     from gitbook_nb.sandbox import Sandbox
 
     with Sandbox() as elsewhere:
-        sb.add_fault("redirect", path="/oauth/access_token",
-                     location=elsewhere.url + "/oauth/access_token", code=307)
+        sb.add_fault(
+            "redirect",
+            path="/oauth/access_token",
+            location=elsewhere.url + "/oauth/access_token",
+            code=307,
+        )
         with pytest.raises(UnsafeRequestError, match="refusing to resend credentials"):
             _client(sb).send_spec(_token_spec(sb))
         assert elsewhere.requests == []
@@ -778,14 +876,18 @@ def raw_server():
 
 
 def _raw_client(server: RawServer, **settings) -> Client:
-    return Client(resolve(overrides={"api_url": server.url, **settings}, environ={}),
-                  token_getter=lambda: Token(Secret("abc"), issuer=_host(server.url)),
-                  sleep=lambda s: None)
+    return Client(
+        resolve(overrides={"api_url": server.url, **settings}, environ={}),
+        token_getter=lambda: Token(Secret("abc"), issuer=_host(server.url)),
+        sleep=lambda s: None,
+    )
 
 
 def test_D8_truncated_body(raw_server):
-    server = raw_server(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                        b"Content-Length: 1000\r\n\r\n{\"items\": [1, 2")
+    server = raw_server(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"items": [1, 2'
+    )
     with pytest.raises(InvalidResponseError, match="cut off") as info:
         _raw_client(server).request("GET", "/x")
     assert info.value.status == 200 and info.value.__context__ is None
@@ -801,8 +903,12 @@ def test_D6_body_without_length_is_capped_while_reading(raw_server):
 def test_D6_compressed_body_capped_after_decompression(raw_server):
     bomb = gzip.compress(b" " * (64 << 20))  # 64 MiB of spaces in about 64 KiB
     assert len(bomb) < 200_000
-    server = raw_server(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: "
-                        + str(len(bomb)).encode() + b"\r\n\r\n" + bomb)
+    server = raw_server(
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: "
+        + str(len(bomb)).encode()
+        + b"\r\n\r\n"
+        + bomb
+    )
     with pytest.raises(InvalidResponseError, match="cap"):
         _raw_client(server, max_body=1 << 20).request("GET", "/x")
 
@@ -825,19 +931,30 @@ def tls_server(tmp_path) -> Iterator[tuple[str, str]]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gitbook_nb test")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
@@ -861,8 +978,9 @@ def tls_server(tmp_path) -> Iterator[tuple[str, str]]:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert_path, key_path)
     server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield f"https://127.0.0.1:{server.server_address[1]}", str(cert_path)
     server.shutdown()
@@ -870,8 +988,11 @@ def tls_server(tmp_path) -> Iterator[tuple[str, str]]:
 
 
 def _tls_client(url: str, session=None) -> Client:
-    return Client(resolve(overrides={"api_url": url, "max_retries": 0}, environ={}),
-                  token_getter=lambda: Token(Secret("abc"), issuer=_host(url)), session=session)
+    return Client(
+        resolve(overrides={"api_url": url, "max_retries": 0}, environ={}),
+        token_getter=lambda: Token(Secret("abc"), issuer=_host(url)),
+        session=session,
+    )
 
 
 def test_D2_environment_cannot_turn_tls_verification_off(tls_server, monkeypatch):

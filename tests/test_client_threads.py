@@ -36,8 +36,11 @@ def test_G2_eight_threads_share_one_client_while_the_token_rotates(sb):
         with lock:
             return current[0] if current[0].access_token != tok.access_token else None
 
-    client = Client(resolve(overrides={"api_url": sb.url + "/v1"}, environ={}),
-                    token_getter=token_getter, on_unauthorized=on_unauthorized)
+    client = Client(
+        resolve(overrides={"api_url": sb.url + "/v1"}, environ={}),
+        token_getter=token_getter,
+        on_unauthorized=on_unauthorized,
+    )
     errors: list[BaseException] = []
     users: set[str] = set()
     start = threading.Barrier(THREADS)
@@ -71,20 +74,26 @@ def test_G2_eight_threads_share_one_client_while_the_token_rotates(sb):
     assert len(ok) == THREADS * CALLS
     valid = {f"Bearer {first}", f"Bearer {second}"}
     assert {r.headers.get("Authorization") for r in log} <= valid  # never a mixed-up value
-    assert all(r.headers.get("Authorization") == f"Bearer {first}"
-               for r in log if r.status == 401)  # only the revoked token was refused
+    assert all(
+        r.headers.get("Authorization") == f"Bearer {first}" for r in log if r.status == 401
+    )  # only the revoked token was refused
     assert any(r.headers.get("Authorization") == f"Bearer {second}" for r in ok)
     assert all(r.headers.get("User-Agent", "").startswith("gitbook_nb/") for r in log)
     assert client.rate_limit is not None
-    print(f"G2: {THREADS * CALLS} calls in {elapsed:.2f} s "
-          f"({THREADS * CALLS / elapsed:.0f} calls/s, {len(log) - len(ok)} 401s retried)")
+    print(
+        f"G2: {THREADS * CALLS} calls in {elapsed:.2f} s "
+        f"({THREADS * CALLS / elapsed:.0f} calls/s, {len(log) - len(ok)} 401s retried)"
+    )
 
 
 def test_G2_threads_walking_pages_do_not_share_state(sb):
-    client = Client(resolve(overrides={"api_url": sb.url, "profile": "legacy"}, environ={}),
-                    token_getter=lambda: _token(sb, sb.personal_token))
-    expected = [b["id"] for b in client.request("GET", "/books", params={"limit": 100})
-                .data["list"]]
+    client = Client(
+        resolve(overrides={"api_url": sb.url, "profile": "legacy"}, environ={}),
+        token_getter=lambda: _token(sb, sb.personal_token),
+    )
+    expected = [
+        b["id"] for b in client.request("GET", "/books", params={"limit": 100}).data["list"]
+    ]
     results: dict[int, list[str]] = {}
     errors: list[BaseException] = []
 

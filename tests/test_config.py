@@ -43,8 +43,13 @@ def test_sandbox_profiles_carry_the_marker(name, flow):
 
 def test_with_sandbox_fills_urls_current():
     s = resolve(overrides={"profile": "sandbox"}, environ={})
-    filled = with_sandbox(s, "http://127.0.0.1:8123", client_id=None, client_secret=None,
-                          redirect_uri="http://127.0.0.1:8123/callback")
+    filled = with_sandbox(
+        s,
+        "http://127.0.0.1:8123",
+        client_id=None,
+        client_secret=None,
+        redirect_uri="http://127.0.0.1:8123/callback",
+    )
     assert filled.api_url == "http://127.0.0.1:8123/v1"
     assert filled.oauth_url == "http://127.0.0.1:8123"
     assert filled.redirect_uri == "http://127.0.0.1:8123/callback"
@@ -54,8 +59,13 @@ def test_with_sandbox_fills_urls_current():
 def test_with_sandbox_fills_urls_legacy_and_wraps_secret():
     s = resolve(overrides={"profile": "sandbox-legacy"}, environ={})
     secret = secrets.token_urlsafe(16)
-    filled = with_sandbox(s, "http://127.0.0.1:8123/", client_id="cid", client_secret=secret,
-                          redirect_uri="http://127.0.0.1:8123/callback")
+    filled = with_sandbox(
+        s,
+        "http://127.0.0.1:8123/",
+        client_id="cid",
+        client_secret=secret,
+        redirect_uri="http://127.0.0.1:8123/callback",
+    )
     assert filled.api_url == "http://127.0.0.1:8123"
     assert filled.authorize_url == "http://127.0.0.1:8123/oauth/authorize"
     assert filled.token_url == "http://127.0.0.1:8123/oauth/access_token"
@@ -71,8 +81,11 @@ def test_precedence_argument_over_configure_over_env_over_profile():
     assert s.api_url == "https://env.example/v1" and s.client_id == "env-id"
     s = resolve(configured={"api_url": "https://conf.example/v1"}, environ=env)
     assert s.api_url == "https://conf.example/v1" and s.client_id == "env-id"
-    s = resolve(overrides={"api_url": "https://arg.example/v1"},
-                configured={"api_url": "https://conf.example/v1"}, environ=env)
+    s = resolve(
+        overrides={"api_url": "https://arg.example/v1"},
+        configured={"api_url": "https://conf.example/v1"},
+        environ=env,
+    )
     assert s.api_url == "https://arg.example/v1"
 
 
@@ -138,8 +151,13 @@ def test_D2_no_setting_turns_tls_verification_off(name):
 
 
 def test_D2_no_environment_variable_is_a_tls_switch():
-    env = {"GITBOOK_VERIFY": "0", "GITBOOK_INSECURE": "1", "PYTHONHTTPSVERIFY": "0",
-           "CURL_CA_BUNDLE": "", "REQUESTS_CA_BUNDLE": ""}
+    env = {
+        "GITBOOK_VERIFY": "0",
+        "GITBOOK_INSECURE": "1",
+        "PYTHONHTTPSVERIFY": "0",
+        "CURL_CA_BUNDLE": "",
+        "REQUESTS_CA_BUNDLE": "",
+    }
     s = resolve(environ=env)
     assert not any("verify" in f.name or "insecure" in f.name for f in dataclasses.fields(s))
 
@@ -152,27 +170,38 @@ def test_unknown_setting_lists_valid_ones():
 
 
 def test_numbers_are_coerced_and_checked():
-    s = resolve(configured={"read_timeout": "12.5", "max_retries": "2", "max_pages": 7.0},
-                environ={})
+    s = resolve(
+        configured={"read_timeout": "12.5", "max_retries": "2", "max_pages": 7.0}, environ={}
+    )
     assert (s.read_timeout, s.max_retries, s.max_pages) == (12.5, 2, 7)
     assert isinstance(s.max_retries, int)
-    for bad in ({"read_timeout": "fast"}, {"read_timeout": -1}, {"max_retries": 99},
-                {"max_pages": 0}, {"page_limit": 5000}, {"max_body": 1.5},
-                {"connect_timeout": True}, {"deadline": float("nan")},
-                {"read_timeout": 500}):  # over the 120 s deadline
+    for bad in (
+        {"read_timeout": "fast"},
+        {"read_timeout": -1},
+        {"max_retries": 99},
+        {"max_pages": 0},
+        {"page_limit": 5000},
+        {"max_body": 1.5},
+        {"connect_timeout": True},
+        {"deadline": float("nan")},
+        {"read_timeout": 500},
+    ):  # over the 120 s deadline
         with pytest.raises(ConfigError):
             resolve(configured=bad, environ={})
 
 
-@pytest.mark.parametrize("url", [
-    "http://api.gitbook.com/v1",            # http to a non-loopback host
-    "http://localhost:80@evil.example/",    # userinfo trick
-    "https://user:pw@api.gitbook.com",      # userinfo
-    "https://api.gitbook.com/v1#frag",      # fragment
-    "ftp://api.gitbook.com",                # scheme
-    "https://api.gitbook.com/v 1",          # whitespace
-    "javascript:alert(1)",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.gitbook.com/v1",  # http to a non-loopback host
+        "http://localhost:80@evil.example/",  # userinfo trick
+        "https://user:pw@api.gitbook.com",  # userinfo
+        "https://api.gitbook.com/v1#frag",  # fragment
+        "ftp://api.gitbook.com",  # scheme
+        "https://api.gitbook.com/v 1",  # whitespace
+        "javascript:alert(1)",
+    ],
+)
 def test_D1_bad_api_urls_refused(url):
     with pytest.raises(ConfigError):
         resolve(overrides={"api_url": url}, environ={})
@@ -180,8 +209,15 @@ def test_D1_bad_api_urls_refused(url):
         resolve(environ={"GITBOOK_API_URL": url})
 
 
-@pytest.mark.parametrize("url", ["https://api.gitbook.com/v1", "http://127.0.0.1:8080/v1",
-                                 "http://localhost:9000", "http://[::1]:9000/v1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.gitbook.com/v1",
+        "http://127.0.0.1:8080/v1",
+        "http://localhost:9000",
+        "http://[::1]:9000/v1",
+    ],
+)
 def test_D1_good_api_urls_accepted(url):
     assert resolve(overrides={"api_url": url}, environ={}).api_url == url
 
@@ -192,13 +228,16 @@ def test_D1_every_url_setting_is_validated():
             resolve(overrides={name: "http://evil.example/x"}, environ={})
 
 
-@pytest.mark.parametrize("uri,ok", [
-    ("http://127.0.0.1:8765/callback", True),
-    ("http://[::1]:8765/callback", True),
-    ("https://example.org/cb", True),
-    ("http://localhost:8765/callback", False),  # A7: an IP literal, not a name
-    ("http://example.org/cb", False),
-])
+@pytest.mark.parametrize(
+    "uri,ok",
+    [
+        ("http://127.0.0.1:8765/callback", True),
+        ("http://[::1]:8765/callback", True),
+        ("https://example.org/cb", True),
+        ("http://localhost:8765/callback", False),  # A7: an IP literal, not a name
+        ("http://example.org/cb", False),
+    ],
+)
 def test_A7_redirect_uri(uri, ok):
     if ok:
         assert resolve(overrides={"redirect_uri": uri}, environ={}).redirect_uri == uri
@@ -252,8 +291,11 @@ def test_config_imports_no_http_library():
     import subprocess
     import sys
 
-    code = ("import sys, gitbook_nb.config; "
-            "print(any(m in sys.modules for m in ('requests', 'urllib3', 'IPython')))")
+    code = (
+        "import sys, gitbook_nb.config; "
+        "print(any(m in sys.modules for m in ('requests', 'urllib3', 'IPython')))"
+    )
     out = subprocess.run(  # noqa: S603 - our own interpreter, a fixed command
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"

@@ -37,8 +37,10 @@ def default_options(monkeypatch):
 
 
 def books(n: int) -> list[dict[str, Any]]:
-    return [{"id": f"alice/book-{i}", "title": f"Book {i}", "author": {"username": "alice"}}
-            for i in range(n)]
+    return [
+        {"id": f"alice/book-{i}", "title": f"Book {i}", "author": {"username": "alice"}}
+        for i in range(n)
+    ]
 
 
 class CountingItem(Mapping):
@@ -99,14 +101,25 @@ def test_object_with_unrelated_items_field_is_not_an_envelope():
 
 
 def test_nested_dicts_flatten_to_dotted_columns_and_lists_are_summarised():
-    row = flatten_row({
-        "id": 1, "author": {"username": "alice", "urls": {"profile": "https://x"}},
-        "tags": ["a", "b", 3], "members": [{"id": 1}, {"id": 2}, {"id": 3}],
-        "one": [{"id": 1}], "empty": [], "meta": {},
-    })
+    row = flatten_row(
+        {
+            "id": 1,
+            "author": {"username": "alice", "urls": {"profile": "https://x"}},
+            "tags": ["a", "b", 3],
+            "members": [{"id": 1}, {"id": 2}, {"id": 3}],
+            "one": [{"id": 1}],
+            "empty": [],
+            "meta": {},
+        }
+    )
     assert row == {
-        "id": 1, "author.username": "alice", "author.urls.profile": "https://x",
-        "tags": "a, b, 3", "members": "[3 items]", "one": "[1 item]", "empty": "",
+        "id": 1,
+        "author.username": "alice",
+        "author.urls.profile": "https://x",
+        "tags": "a, b, 3",
+        "members": "[3 items]",
+        "one": "[1 item]",
+        "empty": "",
         "meta": None,
     }
 
@@ -156,7 +169,8 @@ def test_single_object_is_a_field_value_table():
     r = Result(user, path="/v1/user")
     assert r.columns == ["field", "value"]
     assert r.rows == [
-        {"field": "object", "value": "user"}, {"field": "id", "value": "u1"},
+        {"field": "object", "value": "user"},
+        {"field": "id", "value": "u1"},
         {"field": "displayName", "value": "Ada"},
         {"field": "urls.location", "value": "https://a"},
     ]
@@ -203,13 +217,20 @@ def test_getitem_len_iter():
 # -- page trees ---------------------------------------------------------------------------------
 
 REVISION = {
-    "object": "revision", "id": "rev1",
+    "object": "revision",
+    "id": "rev1",
     "pages": [
-        {"id": "p1", "title": "Guide", "kind": "sheet", "type": "document", "path": "guide",
-         "pages": [
-             {"id": "p2", "title": "Install", "type": "document", "path": "guide/install"},
-             {"id": "p3", "title": "Use", "kind": "sheet", "pages": []},
-         ]},
+        {
+            "id": "p1",
+            "title": "Guide",
+            "kind": "sheet",
+            "type": "document",
+            "path": "guide",
+            "pages": [
+                {"id": "p2", "title": "Install", "type": "document", "path": "guide/install"},
+                {"id": "p3", "title": "Use", "kind": "sheet", "pages": []},
+            ],
+        },
         {"id": "g1", "title": "Links", "kind": "group"},  # no "pages": GitBook omits it
     ],
 }
@@ -301,11 +322,13 @@ def test_clean_text_keeps_ordinary_unicode():
     assert clean_text("Ünïcödé 李小龍 👩‍💻") == "Ünïcödé 李小龍 👩‍💻"  # ZWJ kept
 
 
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
-    max_leaves=30,
-))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
+        max_leaves=30,
+    )
+)
 @settings(max_examples=300, deadline=None)
 def test_E6_any_json_renders_escaped_and_one_row_per_line(data):
     r = Result(data, path="/x")
@@ -349,8 +372,15 @@ def test_too_many_columns_are_capped_and_counted():
 
 
 def test_caption_and_note_lines():
-    r = Result(books(2), method="GET", path="/books", status=200, pages=5, elapsed=0.0421,
-               note="stopped at --max-pages 5; more pages exist")
+    r = Result(
+        books(2),
+        method="GET",
+        path="/books",
+        status=200,
+        pages=5,
+        elapsed=0.0421,
+        note="stopped at --max-pages 5; more pages exist",
+    )
     text = repr(r)
     assert text.splitlines()[0] == "GET /books · 200 · 5 pages"
     assert text.splitlines()[-1] == "note: stopped at --max-pages 5; more pages exist"
@@ -440,9 +470,16 @@ def test_E1_secret_values_show_their_mask():
 
 
 def test_E1_credential_looking_keys_are_masked_in_rows_not_in_data():
-    answer = {"access_token": "at-123", "refresh_token": "rt-456", "token_type": "bearer",
-              "client_secret": "cs-789", "user": {"password": "pw-0"}, "accessToken": "at-2",
-              "token": {"value": "tv-1"}, "expires_in": 3600}
+    answer = {
+        "access_token": "at-123",
+        "refresh_token": "rt-456",
+        "token_type": "bearer",
+        "client_secret": "cs-789",
+        "user": {"password": "pw-0"},
+        "accessToken": "at-2",
+        "token": {"value": "tv-1"},
+        "expires_in": 3600,
+    }
     r = Result(answer)
     shown = repr(r) + r._repr_html_() + str(r.rows) + str(render_json(answer))
     for leaked in ("at-123", "rt-456", "cs-789", "pw-0", "at-2", "tv-1"):
@@ -452,8 +489,17 @@ def test_E1_credential_looking_keys_are_masked_in_rows_not_in_data():
 
 
 def test_looks_secret_names():
-    for key in ("access_token", "refresh_token", "client_secret", "password", "token",
-                "auth.accessToken", "id-token", "api_key", "code_verifier"):
+    for key in (
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "password",
+        "token",
+        "auth.accessToken",
+        "id-token",
+        "api_key",
+        "code_verifier",
+    ):
         assert looks_secret(key), key
     for key in ("token_type", "tokens", "title", "passwordChangedAt", "id", "secretary"):
         assert not looks_secret(key), key
@@ -493,11 +539,18 @@ def test_to_dataframe_without_pandas_says_how_to_install(monkeypatch):
 
 
 def test_display_module_is_pure():
-    code = ("import sys, gitbook_nb.display as d; d.Result([{'a': 1}])._repr_html_(); "
-            "bad = [m for m in ('pandas', 'IPython', 'requests', 'ipywidgets', 'urllib3', "
-            "'gitbook_nb.sandbox', 'gitbook_nb.client') if m in sys.modules]; print(bad)")
-    out = subprocess.run([sys.executable, "-c", code],  # noqa: S603 - fixed code
-                         capture_output=True, text=True, check=True, timeout=60)
+    code = (
+        "import sys, gitbook_nb.display as d; d.Result([{'a': 1}])._repr_html_(); "
+        "bad = [m for m in ('pandas', 'IPython', 'requests', 'ipywidgets', 'urllib3', "
+        "'gitbook_nb.sandbox', 'gitbook_nb.client') if m in sys.modules]; print(bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],  # noqa: S603 - fixed code
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -511,8 +564,10 @@ def test_render_json_deep_nesting_and_odd_values():
 
 
 def test_E6_page_titles_are_escaped_in_the_tree_table():
-    tree = {"object": "revision", "pages": [{"id": "x", "title": XSS, "pages": [
-        {"id": "y", "title": "child\u202e"}]}]}
+    tree = {
+        "object": "revision",
+        "pages": [{"id": "x", "title": XSS, "pages": [{"id": "y", "title": "child\u202e"}]}],
+    }
     r = Result(tree)
     out = r._repr_html_()
     assert "<img" not in out and "&lt;img src=x onerror=alert(1)&gt; / child\\u202e" in out

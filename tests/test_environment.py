@@ -26,9 +26,13 @@ def test_local_when_nothing_is_set():
 
 
 def test_binder_from_binder_variables():
-    env = detect({"BINDER_LAUNCH_HOST": "https://mybinder.org/",
-                  "JUPYTERHUB_SERVICE_PREFIX": "/user/gitbook-nb-abc123/",
-                  "JUPYTERHUB_API_TOKEN": "x"})
+    env = detect(
+        {
+            "BINDER_LAUNCH_HOST": "https://mybinder.org/",
+            "JUPYTERHUB_SERVICE_PREFIX": "/user/gitbook-nb-abc123/",
+            "JUPYTERHUB_API_TOKEN": "x",
+        }
+    )
     assert env.kind == "binder"
     assert "BINDER_LAUNCH_HOST" in env.reason
     assert env.service_prefix == "/user/gitbook-nb-abc123/"
@@ -92,8 +96,14 @@ def test_vscode_remote_is_paste_mode():
 
 @pytest.mark.parametrize(
     ("raw", "norm"),
-    [("/user/ada/", "/user/ada/"), ("user/ada", "/user/ada/"), ("//user//ada//", "/user/ada/"),
-     ("/jupyter/user/x/", "/jupyter/user/x/"), ("", "/"), ("/", "/")],
+    [
+        ("/user/ada/", "/user/ada/"),
+        ("user/ada", "/user/ada/"),
+        ("//user//ada//", "/user/ada/"),
+        ("/jupyter/user/x/", "/jupyter/user/x/"),
+        ("", "/"),
+        ("/", "/"),
+    ],
 )
 def test_prefix_normalised_with_one_slash_between_parts(raw, norm):
     assert E.normalise_prefix(raw) == norm
@@ -101,10 +111,12 @@ def test_prefix_normalised_with_one_slash_between_parts(raw, norm):
 
 @pytest.mark.parametrize(
     ("prefix", "expected"),
-    [("/user/ada/", "/user/ada/proxy/8123/callback"),
-     ("/user/ada", "/user/ada/proxy/8123/callback"),
-     ("/jupyter/user/x/", "/jupyter/user/x/proxy/8123/callback"),
-     ("/", "/proxy/8123/callback")],
+    [
+        ("/user/ada/", "/user/ada/proxy/8123/callback"),
+        ("/user/ada", "/user/ada/proxy/8123/callback"),
+        ("/jupyter/user/x/", "/jupyter/user/x/proxy/8123/callback"),
+        ("/", "/proxy/8123/callback"),
+    ],
 )
 def test_proxy_address_for_a_base_url_with_a_prefix(prefix, expected):
     env = detect({"JUPYTERHUB_SERVICE_PREFIX": prefix})
@@ -125,8 +137,12 @@ def test_browser_url_maps_loopback_urls_only():
     assert E.browser_url(url, env) == expected
     assert E.browser_url("http://localhost:9000/", env) == "/jupyter/user/x/proxy/9000/"
     assert E.browser_url("http://[::1]:9000/a", env) == "/jupyter/user/x/proxy/9000/a"
-    for other in ("https://api.gitbook.com/oauth/authorize?x=1", "http://10.0.0.1:9000/a",
-                  "http://127.0.0.1/no-port", "http://localhost:80@evil.example/"):
+    for other in (
+        "https://api.gitbook.com/oauth/authorize?x=1",
+        "http://10.0.0.1:9000/a",
+        "http://127.0.0.1/no-port",
+        "http://localhost:80@evil.example/",
+    ):
         assert E.browser_url(other, env) == other
     assert E.browser_url(url, detect({})) == url  # local: unchanged
 
@@ -176,8 +192,9 @@ def test_A9_login_mode_for_each_kind_of_login():
     assert m == ("local", m.reason, ("127.0.0.1", 8765, "/cb")) and "8765" in m.reason
     m = E.login_mode(local, chooses_redirect=False, redirect_uri="https://app.example/cb")
     assert m.mode == "paste" and "fixed by its registration" in m.reason and m.bind is None
-    m = E.login_mode(hub, chooses_redirect=False, redirect_uri="http://127.0.0.1:8765/cb",
-                     module_available=yes)
+    m = E.login_mode(
+        hub, chooses_redirect=False, redirect_uri="http://127.0.0.1:8765/cb", module_available=yes
+    )
     assert m.mode == "paste"  # the browser on a hub cannot reach the kernel's 127.0.0.1
     assert E.login_mode(detect({"COLAB_RELEASE_TAG": "r"}), chooses_redirect=True).mode == "paste"
 
@@ -185,6 +202,12 @@ def test_A9_login_mode_for_each_kind_of_login():
 def test_fixed_loopback():
     assert E.fixed_loopback("http://[::1]:9/x") == ("::1", 9, "/x")
     assert E.fixed_loopback("http://127.0.0.1:9") == ("127.0.0.1", 9, "/")
-    for other in (None, "", "https://127.0.0.1:9/x", "http://localhost:9/x", "http://127.0.0.1/x",
-                  "http://127.0.0.1:bad/x"):
+    for other in (
+        None,
+        "",
+        "https://127.0.0.1:9/x",
+        "http://localhost:9/x",
+        "http://127.0.0.1/x",
+        "http://127.0.0.1:bad/x",
+    ):
         assert E.fixed_loopback(other) is None

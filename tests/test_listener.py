@@ -105,8 +105,14 @@ def test_A9_serves_one_callback_with_the_full_url_then_closes(listener, rec):
 
 
 def test_A9_other_paths_do_not_consume_the_flow(listener, rec):
-    for path in ("/", "/favicon.ico", "/callback/", "/callbackx?code=1&state=2", "/start",
-                 "/start?n=guess"):
+    for path in (
+        "/",
+        "/favicon.ico",
+        "/callback/",
+        "/callbackx?code=1&state=2",
+        "/start",
+        "/start?n=guess",
+    ):
         assert HTTP.get(url(listener, path), timeout=5).status_code == 404, path
     # the callback path without an authorization answer (a prefetch, a curious user)
     r = HTTP.get(url(listener, "/callback"), timeout=5)
@@ -155,12 +161,24 @@ def test_close_is_idempotent(listener):
 
 def test_origin_from_headers():
     assert origin_from_headers({"Host": "hub.example.org"}) == "http://hub.example.org"
-    assert origin_from_headers({"Host": "127.0.0.1:8888", "X-Forwarded-Proto": "https, http",
-                                "X-Forwarded-Host": "Hub.Example.org"}) == "https://hub.example.org"
+    assert (
+        origin_from_headers(
+            {
+                "Host": "127.0.0.1:8888",
+                "X-Forwarded-Proto": "https, http",
+                "X-Forwarded-Host": "Hub.Example.org",
+            }
+        )
+        == "https://hub.example.org"
+    )
     assert origin_from_headers({"Host": "[::1]:8888"}) == "http://[::1]:8888"
-    for bad in ({"Host": "evil.example/path"}, {"Host": "a b"}, {},
-                {"Host": "ok", "X-Forwarded-Proto": "javascript"},
-                {"Host": "x@evil.example"}):
+    for bad in (
+        {"Host": "evil.example/path"},
+        {"Host": "a b"},
+        {},
+        {"Host": "ok", "X-Forwarded-Proto": "javascript"},
+        {"Host": "x@evil.example"},
+    ):
         assert origin_from_headers(bad) is None
 
 
@@ -177,14 +195,18 @@ def start_listener(authorize: str = "/user/ada/proxy/9000/oauth/authorize?state=
 def test_start_builds_the_public_redirect_uri_and_redirects_absolutely():
     lst, seen = start_listener()
     try:
-        headers = {"Host": "hub.example.org", "X-Forwarded-Proto": "https",
-                   "X-Forwarded-Context": f"/user/ada/proxy/{lst.port}"}
+        headers = {
+            "Host": "hub.example.org",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Context": f"/user/ada/proxy/{lst.port}",
+        }
         start = url(lst, f"/start?n={lst.start_nonce}")
         r = HTTP.get(start, headers=headers, allow_redirects=False, timeout=5)
         assert r.status_code == 302
         # absolute: jupyter-server-proxy rewrites a Location that starts with "/"
         assert r.headers["Location"] == (
-            "https://hub.example.org/user/ada/proxy/9000/oauth/authorize?state=s")
+            "https://hub.example.org/user/ada/proxy/9000/oauth/authorize?state=s"
+        )
         assert seen == [f"https://hub.example.org/user/ada/proxy/{lst.port}/callback"]
         assert lst.redirect_uri == seen[0]
         # only one /start per flow
@@ -203,11 +225,14 @@ def test_start_refuses_without_nonce_or_proxy_headers():
         ok = {"Host": "h", "X-Forwarded-Context": f"/proxy/{lst.port}"}
         assert HTTP.get(url(lst, "/start?n=wrong"), headers=ok, timeout=5).status_code == 404
         n = lst.start_nonce
-        for headers in ({"Host": "h"},  # not through the proxy
-                        {"Host": "h", "X-Forwarded-Context": "/proxy/1"},  # another port
-                        {"Host": "bad host", "X-Forwarded-Context": f"/proxy/{lst.port}"}):
-            r = HTTP.get(url(lst, f"/start?n={n}"), headers=headers, allow_redirects=False,
-                         timeout=5)
+        for headers in (
+            {"Host": "h"},  # not through the proxy
+            {"Host": "h", "X-Forwarded-Context": "/proxy/1"},  # another port
+            {"Host": "bad host", "X-Forwarded-Context": f"/proxy/{lst.port}"},
+        ):
+            r = HTTP.get(
+                url(lst, f"/start?n={n}"), headers=headers, allow_redirects=False, timeout=5
+            )
             assert r.status_code == 400 and "paste" in r.text
         assert seen == [] and not lst.started
     finally:
@@ -228,19 +253,34 @@ def jupyter_server(tmp_path_factory) -> Iterator[tuple[str, str]]:
     root = tmp_path_factory.mktemp("jroot")
     log = open(root / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
-         "--ip=127.0.0.1", "--ServerApp.base_url=/jupyter/user/x/",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--ServerApp.port_retries=0", "--allow-root"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            "--ServerApp.base_url=/jupyter/user/x/",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.port_retries=0",
+            "--allow-root",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ},
     )
     base = f"http://127.0.0.1:{port}/jupyter/user/x/"
     deadline = time.monotonic() + 60
     try:
         while True:  # wait for the server to answer (an explicit condition, not a sleep)
             try:
-                if HTTP.get(base + "api/status", headers={"Authorization": f"token {token}"},
-                            timeout=2).status_code == 200:
+                if (
+                    HTTP.get(
+                        base + "api/status", headers={"Authorization": f"token {token}"}, timeout=2
+                    ).status_code
+                    == 200
+                ):
                     break
             except requests.ConnectionError:
                 pass
@@ -278,8 +318,11 @@ def test_headers_jupyter_server_proxy_actually_sends(jupyter_server):
     t.start()
     try:
         eport = echo.server_address[1]
-        r = HTTP.get(f"{base}proxy/{eport}/start?n=1", timeout=10,
-                     headers={"Authorization": f"token {token}", "X-Forwarded-Proto": "https"})
+        r = HTTP.get(
+            f"{base}proxy/{eport}/start?n=1",
+            timeout=10,
+            headers={"Authorization": f"token {token}", "X-Forwarded-Proto": "https"},
+        )
         assert r.status_code == 200
         got = _Echo.seen[-1]
         assert got["path"] == "/start?n=1"  # the proxy strips its prefix
@@ -299,8 +342,12 @@ def test_A9_listener_login_round_trip_through_jupyter_server_proxy(jupyter_serve
     authorize = "http://127.0.0.1:1/oauth/authorize?state=s"  # absolute: passed unchanged
     lst, seen = start_listener(authorize)
     try:
-        r = HTTP.get(f"{base}proxy/{lst.port}/start?n={lst.start_nonce}", headers=auth,
-                     allow_redirects=False, timeout=10)
+        r = HTTP.get(
+            f"{base}proxy/{lst.port}/start?n={lst.start_nonce}",
+            headers=auth,
+            allow_redirects=False,
+            timeout=10,
+        )
         assert r.status_code == 302 and r.headers["Location"] == authorize
         host = base.removeprefix("http://").partition("/")[0]
         expected = f"http://{host}/jupyter/user/x/proxy/{lst.port}/callback"
@@ -348,8 +395,13 @@ def test_A9_widget_login_through_a_real_jupyter_server_proxy(jupyter_server, pro
         form.feed(page_.text)
         assert form.action is not None and not form.action.startswith(("/", "http"))
         name, value = form.buttons["approve"]
-        r = HTTP.post(urljoin(consent_url, form.action), headers=auth, allow_redirects=False,
-                      data={**form.fields, name: value}, timeout=30)
+        r = HTTP.post(
+            urljoin(consent_url, form.action),
+            headers=auth,
+            allow_redirects=False,
+            data={**form.fields, name: value},
+            timeout=30,
+        )
         assert r.status_code in (302, 303), r.text
         back = r.headers["Location"]
         assert back.startswith(f"{origin}/jupyter/user/x/proxy/{w._listener.port}/callback?")

@@ -25,62 +25,233 @@ from gitbook_nb.session import KernelSession, reset_session
 from gitbook_nb.tokens import Secret, Token
 
 LIVE = "gb_api_" + secrets.token_urlsafe(24)
-NS: dict[str, Any] = {"v": "a b/c", "u": "ünï 🚀", "n": 3, "d": {"k": "x"}, "tok": LIVE,
-                      "dots": ".."}
+NS: dict[str, Any] = {
+    "v": "a b/c",
+    "u": "ünï 🚀",
+    "n": 3,
+    "d": {"k": "x"},
+    "tok": LIVE,
+    "dots": "..",
+}
 
-WORDS = ["login", "whoami", "status", "logout", "config", "history", "audit", "orgs",
-         "spaces", "pages", "search", "books", "GET", "POST", "PATCH", "DELETE", "HEAD", "get",
-         "PUT", "frobnicate", "help", "-Mabc", "abc", "x.ipynb"]
-OPTS = ["--all", "--max-pages", "--max-pages=2", "--limit", "--limit=0", "-o", "-o=res",
-        "--json", "--columns", "--columns=id", "--dry-run", "--debug", "--flow", "--flow=legacy",
-        "--profile", "--token", "--token=abc", "--", "--wat", "-", "2", "res", "legacy"]
-PIECES = ["/", "//", "evil.example", "https:", "http://x", "\\", "\r", "\n", "\t", "..", ".",
-          "%2e", "%2F", "%zz", "%", "#", "?", "&", "=", "{", "}", "{{", "}}", "{v}", "{u}",
-          "{n}", "{d.k}", "{missing}", "{v.x}", "{d._k}", "{tok}", "{dots}", " ", "'", '"',
-          "ü", "🚀", "\u200b", "\u00a0", "\x00", "token=", "Authorization:", "Bearer ",
-          "gb_api_" + "a" * 20, LIVE, "ab12" * 10, "spaces", "orgs", "abc", "1", "q=", "key"]
+WORDS = [
+    "login",
+    "whoami",
+    "status",
+    "logout",
+    "config",
+    "history",
+    "audit",
+    "orgs",
+    "spaces",
+    "pages",
+    "search",
+    "books",
+    "GET",
+    "POST",
+    "PATCH",
+    "DELETE",
+    "HEAD",
+    "get",
+    "PUT",
+    "frobnicate",
+    "help",
+    "-Mabc",
+    "abc",
+    "x.ipynb",
+]
+OPTS = [
+    "--all",
+    "--max-pages",
+    "--max-pages=2",
+    "--limit",
+    "--limit=0",
+    "-o",
+    "-o=res",
+    "--json",
+    "--columns",
+    "--columns=id",
+    "--dry-run",
+    "--debug",
+    "--flow",
+    "--flow=legacy",
+    "--profile",
+    "--token",
+    "--token=abc",
+    "--",
+    "--wat",
+    "-",
+    "2",
+    "res",
+    "legacy",
+]
+PIECES = [
+    "/",
+    "//",
+    "evil.example",
+    "https:",
+    "http://x",
+    "\\",
+    "\r",
+    "\n",
+    "\t",
+    "..",
+    ".",
+    "%2e",
+    "%2F",
+    "%zz",
+    "%",
+    "#",
+    "?",
+    "&",
+    "=",
+    "{",
+    "}",
+    "{{",
+    "}}",
+    "{v}",
+    "{u}",
+    "{n}",
+    "{d.k}",
+    "{missing}",
+    "{v.x}",
+    "{d._k}",
+    "{tok}",
+    "{dots}",
+    " ",
+    "'",
+    '"',
+    "ü",
+    "🚀",
+    "\u200b",
+    "\u00a0",
+    "\x00",
+    "token=",
+    "Authorization:",
+    "Bearer ",
+    "gb_api_" + "a" * 20,
+    LIVE,
+    "ab12" * 10,
+    "spaces",
+    "orgs",
+    "abc",
+    "1",
+    "q=",
+    "key",
+]
 
 paths = st.lists(st.sampled_from(PIECES), max_size=7).map("".join)
-pairs = st.tuples(st.sampled_from(["q", "query", "limit", "token", "a-b", "", "x"]),
-                  paths).map(lambda kv: f"{kv[0]}={kv[1]}")
+pairs = st.tuples(st.sampled_from(["q", "query", "limit", "token", "a-b", "", "x"]), paths).map(
+    lambda kv: f"{kv[0]}={kv[1]}"
+)
 quoted = paths.map(lambda s: f"'{s}'") | paths.map(lambda s: f'"{s}"')
-word = st.one_of(st.sampled_from(WORDS), st.sampled_from(OPTS), paths, pairs, quoted,
-                 st.text(max_size=8))
+word = st.one_of(
+    st.sampled_from(WORDS), st.sampled_from(OPTS), paths, pairs, quoted, st.text(max_size=8)
+)
 structured = st.lists(word, min_size=1, max_size=8).map(" ".join)
 # Mostly-valid lines from the grammar, and the same lines with one hostile piece spliced in:
 # the fuzz must reach the deep parts of the parser, not only its first refusal.
-segment = st.sampled_from(["orgs", "spaces", "abc", "-Mx", "{v}", "{u}", "{n}", "{d.k}", "ü",
-                           "x%20y", "content", "search"])
+segment = st.sampled_from(
+    [
+        "orgs",
+        "spaces",
+        "abc",
+        "-Mx",
+        "{v}",
+        "{u}",
+        "{n}",
+        "{d.k}",
+        "ü",
+        "x%20y",
+        "content",
+        "search",
+    ]
+)
 good_path = st.lists(segment, min_size=1, max_size=4).map(lambda s: "/" + "/".join(s))
-good_pair = st.tuples(st.sampled_from(["q", "limit", "page", "query"]),
-                      st.sampled_from(["1", "'a b'", "{u}", '"x y"', "ü", "{{lit}}"])
-                      ).map("=".join)
-good_opts = st.lists(st.sampled_from(["--all", "--json", "--dry-run", "--debug", "-o res",
-                                      "--columns id", "--limit 5", "--max-pages 2"]),
-                     max_size=2).map(" ".join)
-call_line = st.tuples(st.sampled_from(["", "GET ", "POST ", "DELETE ", "HEAD ", "PATCH "]),
-                      good_path, st.lists(good_pair, max_size=2).map(" ".join), good_opts
-                      ).map(lambda t: f"{t[0]}{t[1]} {t[2]} {t[3]}")
+good_pair = st.tuples(
+    st.sampled_from(["q", "limit", "page", "query"]),
+    st.sampled_from(["1", "'a b'", "{u}", '"x y"', "ü", "{{lit}}"]),
+).map("=".join)
+good_opts = st.lists(
+    st.sampled_from(
+        [
+            "--all",
+            "--json",
+            "--dry-run",
+            "--debug",
+            "-o res",
+            "--columns id",
+            "--limit 5",
+            "--max-pages 2",
+        ]
+    ),
+    max_size=2,
+).map(" ".join)
+call_line = st.tuples(
+    st.sampled_from(["", "GET ", "POST ", "DELETE ", "HEAD ", "PATCH "]),
+    good_path,
+    st.lists(good_pair, max_size=2).map(" ".join),
+    good_opts,
+).map(lambda t: f"{t[0]}{t[1]} {t[2]} {t[3]}")
 shortcut_line = st.tuples(
-    st.sampled_from(["orgs", "spaces {v}", "spaces -Mx", "pages abc", "search abc 'q w'",
-                     "books", "whoami", "status", "history", "config", "logout",
-                     "config read_timeout=5", "audit x.ipynb", "login --token",
-                     "login --flow legacy"]),
-    good_opts).map(" ".join)
+    st.sampled_from(
+        [
+            "orgs",
+            "spaces {v}",
+            "spaces -Mx",
+            "pages abc",
+            "search abc 'q w'",
+            "books",
+            "whoami",
+            "status",
+            "history",
+            "config",
+            "logout",
+            "config read_timeout=5",
+            "audit x.ipynb",
+            "login --token",
+            "login --flow legacy",
+        ]
+    ),
+    good_opts,
+).map(" ".join)
 grammar = st.one_of(call_line, shortcut_line)
 mutated = st.tuples(grammar, st.sampled_from(PIECES + OPTS), st.integers(0, 60)).map(
-    lambda t: t[0][:t[2]] + t[1] + t[0][t[2]:])
+    lambda t: t[0][: t[2]] + t[1] + t[0][t[2] :]
+)
 lines = st.one_of(grammar, mutated, structured, st.text(max_size=60))
 cells = st.one_of(
-    st.none(), st.none(), st.none(), st.none(),
-    st.sampled_from(['{"a": {v}}', '{"a": "{u} {{x}}"}', "{", '{"t": "' + LIVE + '"}', "[]",
-                     "null", '{"a": {missing}}', '{"a": {d}}', '{"a": {tok}}', "  \n"]),
+    st.none(),
+    st.none(),
+    st.none(),
+    st.none(),
+    st.sampled_from(
+        [
+            '{"a": {v}}',
+            '{"a": "{u} {{x}}"}',
+            "{",
+            '{"t": "' + LIVE + '"}',
+            "[]",
+            "null",
+            '{"a": {missing}}',
+            '{"a": {d}}',
+            '{"a": {tok}}',
+            "  \n",
+        ]
+    ),
     st.text(max_size=30),
 )
-FUZZ = settings(deadline=None, database=None, derandomize=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                       HealthCheck.function_scoped_fixture,
-                                       HealthCheck.large_base_example])
+FUZZ = settings(
+    deadline=None,
+    database=None,
+    derandomize=False,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.large_base_example,
+    ],
+)
 
 
 def parsed(line: str, cell: str | None, ns: dict[str, Any]) -> Command | None:
@@ -134,8 +305,12 @@ class RecordingAPI:
 
     def prepare(self, method: str, path: str, **kw: Any) -> dict:
         self._record("prepare", method, path, **kw)
-        return {"method": method, "url": "https://api.gitbook.com/v1" + path,
-                "headers": {"Authorization": "Bearer ********"}, "json": kw.get("json")}
+        return {
+            "method": method,
+            "url": "https://api.gitbook.com/v1" + path,
+            "headers": {"Authorization": "Bearer ********"},
+            "json": kw.get("json"),
+        }
 
     def configure(self, **kw: Any) -> Any:
         self._record("configure", **kw)

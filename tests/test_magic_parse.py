@@ -43,6 +43,7 @@ def p(line: str, cell: str | None = None, **kw) -> Command:
 
 # ------------------------------------------------------------------ subcommands and shortcuts
 
+
 @pytest.mark.parametrize("word", ["whoami", "status", "logout", "history", "WhoAmI"])
 def test_simple_subcommands(word):
     assert p(word).action == word.lower()
@@ -51,8 +52,7 @@ def test_simple_subcommands(word):
 def test_login_options():
     cmd = p("login --flow legacy --profile sandbox --token")
     assert cmd.action == "login"
-    assert (cmd.options.flow, cmd.options.profile, cmd.options.token) == (
-        "legacy", "sandbox", True)
+    assert (cmd.options.flow, cmd.options.profile, cmd.options.token) == ("legacy", "sandbox", True)
     with pytest.raises(MagicLineError, match="invalid choice"):
         p("login --flow sideways")
 
@@ -60,7 +60,9 @@ def test_login_options():
 def test_config_show_and_set():
     assert p("config").settings == ()
     assert p("config read_timeout=5 scopes='a b'").settings == (
-        ("read_timeout", "5"), ("scopes", "a b"))
+        ("read_timeout", "5"),
+        ("scopes", "a b"),
+    )
 
 
 def test_audit_path_with_spaces_and_interpolation():
@@ -113,6 +115,7 @@ def test_unknown_subcommand_is_refused():
 
 # ------------------------------------------------------------------ options
 
+
 def test_options_anywhere_on_the_line():
     cmd = p("GET /orgs --all --max-pages 3 a=1 -o out --columns id,title")
     assert cmd.options.all and cmd.options.max_pages == 3
@@ -126,25 +129,28 @@ def test_max_pages_implies_all_and_limit_is_a_page_size():
     assert p("/orgs --all --limit 7").params == ()  # paginate passes it per page
 
 
-@pytest.mark.parametrize("line, message", [
-    ("/x --limit 0", "at least 1"),
-    ("/x --max-pages two", "whole number"),
-    ("/x -o 1abc", "variable name"),
-    ("/x -o class", "variable name"),
-    ("/x -o __builtins__", "variable name"),
-    ("/x -o get_ipython", "variable name"),
-    ("/x -o _", "variable name"),
-    ("/x --json --columns a", "cannot be combined"),
-    ("/x --columns ,", "at least one"),
-    ("/x --wat", "unknown option --wat"),
-    ("/x --al", "unknown option --al"),  # no abbreviations
-    ("whoami --all", "does not apply to whoami"),
-    ("login --json", "does not apply to login"),
-    ("logout -o x", "does not apply to logout"),
-    ("POST /x --all", "GET only"),
-    ("pages abc --all", "does not apply"),
-    ("/x --limit", "needs a value"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("/x --limit 0", "at least 1"),
+        ("/x --max-pages two", "whole number"),
+        ("/x -o 1abc", "variable name"),
+        ("/x -o class", "variable name"),
+        ("/x -o __builtins__", "variable name"),
+        ("/x -o get_ipython", "variable name"),
+        ("/x -o _", "variable name"),
+        ("/x --json --columns a", "cannot be combined"),
+        ("/x --columns ,", "at least one"),
+        ("/x --wat", "unknown option --wat"),
+        ("/x --al", "unknown option --al"),  # no abbreviations
+        ("whoami --all", "does not apply to whoami"),
+        ("login --json", "does not apply to login"),
+        ("logout -o x", "does not apply to logout"),
+        ("POST /x --all", "GET only"),
+        ("pages abc --all", "does not apply"),
+        ("/x --limit", "needs a value"),
+    ],
+)
 def test_bad_options_are_refused(line, message):
     with pytest.raises(MagicLineError, match=message):
         p(line)
@@ -156,6 +162,7 @@ def test_double_dash_ends_options():
 
 # ------------------------------------------------------------------ interpolation
 
+
 def test_interpolation_in_path_is_url_encoded():
     assert p("/spaces/{space}").path == "/spaces/a%20b%2Fc%3Fd%23e"
     assert p("/x/{uni}").path == "/x/" + quote(NS["uni"], safe="")
@@ -166,8 +173,13 @@ def test_interpolation_in_path_is_url_encoded():
 
 def test_interpolation_in_query_values_round_trips():
     cmd = p("/x?q={space}&t={title} k={uni} quoted='a \"b\" c' lit=100%")
-    assert dict(cmd.params) == {"q": NS["space"], "t": NS["title"], "k": NS["uni"],
-                                "quoted": 'a "b" c', "lit": "100%"}
+    assert dict(cmd.params) == {
+        "q": NS["space"],
+        "t": NS["title"],
+        "k": NS["uni"],
+        "quoted": 'a "b" c',
+        "lit": "100%",
+    }
     assert dict(p("/x?y=%20z").params) == {"y": " z"}
 
 
@@ -180,19 +192,22 @@ def test_literal_braces():
     assert p("/x/{{a}}").path == "/x/%7Ba%7D"
 
 
-@pytest.mark.parametrize("line, message", [
-    ("/x/{nope}", "unknown name 'nope'"),
-    ("/x q={nope.attr}", "unknown name 'nope'"),
-    ("/x/{space", "single '{'"),
-    ("/x/a}", "single '}'"),
-    ("/x/{}", "is not a name"),
-    ("/x/{1abc}", "is not a name"),
-    ("/x/{space.upper()}", "is not a name"),  # never eval
-    ("/x/{row[0]}", "is not a name"),
-    ("/x/{obj._hidden}", "private"),
-    ("/x/{obj.__class__}", "private"),
-    ("/x/{obj.missing}", "has no 'missing'"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("/x/{nope}", "unknown name 'nope'"),
+        ("/x q={nope.attr}", "unknown name 'nope'"),
+        ("/x/{space", "single '{'"),
+        ("/x/a}", "single '}'"),
+        ("/x/{}", "is not a name"),
+        ("/x/{1abc}", "is not a name"),
+        ("/x/{space.upper()}", "is not a name"),  # never eval
+        ("/x/{row[0]}", "is not a name"),
+        ("/x/{obj._hidden}", "private"),
+        ("/x/{obj.__class__}", "private"),
+        ("/x/{obj.missing}", "has no 'missing'"),
+    ],
+)
 def test_bad_interpolation_is_one_line(line, message):
     with pytest.raises(MagicLineError, match=message) as info:
         p(line)
@@ -200,12 +215,20 @@ def test_bad_interpolation_is_one_line(line, message):
 
 
 def test_body_json_encoding_and_string_context():
-    body = ('{"title": {title}, "n": {n}, "row": {row}, "s": "Re: {title} {{lit}}", '
-            '"u": "{uni}", "nested": {"id": {row.id}}, "tags": {row.meta.tags}}')
+    body = (
+        '{"title": {title}, "n": {n}, "row": {row}, "s": "Re: {title} {{lit}}", '
+        '"u": "{uni}", "nested": {"id": {row.id}}, "tags": {row.meta.tags}}'
+    )
     cmd = p("POST /x", body)
-    assert cmd.body == {"title": NS["title"], "n": 3, "row": NS["row"],
-                        "s": f"Re: {NS['title']} {{lit}}", "u": NS["uni"],
-                        "nested": {"id": "x1"}, "tags": ["a", "b"]}
+    assert cmd.body == {
+        "title": NS["title"],
+        "n": 3,
+        "row": NS["row"],
+        "s": f"Re: {NS['title']} {{lit}}",
+        "u": NS["uni"],
+        "nested": {"id": "x1"},
+        "tags": ["a", "b"],
+    }
 
 
 def test_body_quotes_in_values_cannot_break_out_of_a_string():
@@ -214,12 +237,15 @@ def test_body_quotes_in_values_cannot_break_out_of_a_string():
     assert body == {"name": evil["v"]}
 
 
-@pytest.mark.parametrize("cell, message", [
-    ('{"a": {missing}}', "unknown name 'missing'"),
-    ('{"a": {obj}}', "cannot be sent as JSON"),
-    ('{"a": 1', "not JSON"),
-    ("not json at all", "not JSON"),
-])
+@pytest.mark.parametrize(
+    "cell, message",
+    [
+        ('{"a": {missing}}', "unknown name 'missing'"),
+        ('{"a": {obj}}', "cannot be sent as JSON"),
+        ('{"a": 1', "not JSON"),
+        ("not json at all", "not JSON"),
+    ],
+)
 def test_bad_bodies(cell, message):
     with pytest.raises(MagicLineError, match=message):
         p("POST /x", cell)
@@ -236,29 +262,33 @@ def test_body_rules():
 
 # ------------------------------------------------------------------ SECURITY D4
 
-@pytest.mark.parametrize("line", [
-    "//evil.example/x",
-    "GET //evil.example/x",
-    "https://evil.example/x",
-    "GET http://127.0.0.1/x",
-    "GET evil.example/x",
-    "/a\\b",
-    "GET \\\\evil\\x",
-    "/a\rb",
-    "/a\nb",
-    "GET /a\r\nHost: evil",
-    "'/a b'",
-    "/a\u200bb",
-    "/a\u00a0b",
-    "/a#frag",
-    "/x/../admin",
-    "/x/%2e%2e/admin",
-    "/x/./y",
-    "/x/{dots}/y",
-    "pages {dots}",
-    "/x/https://evil.example",
-    "/x/%zz",
-])
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "//evil.example/x",
+        "GET //evil.example/x",
+        "https://evil.example/x",
+        "GET http://127.0.0.1/x",
+        "GET evil.example/x",
+        "/a\\b",
+        "GET \\\\evil\\x",
+        "/a\rb",
+        "/a\nb",
+        "GET /a\r\nHost: evil",
+        "'/a b'",
+        "/a\u200bb",
+        "/a\u00a0b",
+        "/a#frag",
+        "/x/../admin",
+        "/x/%2e%2e/admin",
+        "/x/./y",
+        "/x/{dots}/y",
+        "pages {dots}",
+        "/x/https://evil.example",
+        "/x/%zz",
+    ],
+)
 def test_D4_bad_paths_are_refused_before_any_request(line):
     with pytest.raises(GitBookError) as info:
         p(line)
@@ -286,27 +316,30 @@ def test_D4_backslash_survives_word_splitting():
 LIVE = "sandbox_" + secrets.token_urlsafe(24)
 
 
-@pytest.mark.parametrize("line", [
-    "GET /user token=abc123",
-    "GET /user access_token=abc123",
-    "GET /user Access-Token=abc123",
-    "GET /user refresh_token=abc",
-    "GET /user client_secret=abc",
-    "GET /user Authorization='Bearer abc'",
-    "GET /user 'Authorization: Bearer abc'",
-    "GET /user bearer abc",
-    "login --token=abc123",
-    "login --token abc123",
-    "login --client-secret xyz",
-    "GET /user q=gb_api_" + "A" * 20,
-    "GET /x/gb_api_" + "B" * 20,
-    "GET /user q=" + "ab12" * 10,  # a 40-hex legacy token
-    "GET /user?access_token=abc",
-    "GET /user q=" + LIVE,
-    "GET /user q=prefix" + LIVE + "suffix",
-    "GET /user/{tok}",
-    "GET /user q={tok}",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "GET /user token=abc123",
+        "GET /user access_token=abc123",
+        "GET /user Access-Token=abc123",
+        "GET /user refresh_token=abc",
+        "GET /user client_secret=abc",
+        "GET /user Authorization='Bearer abc'",
+        "GET /user 'Authorization: Bearer abc'",
+        "GET /user bearer abc",
+        "login --token=abc123",
+        "login --token abc123",
+        "login --client-secret xyz",
+        "GET /user q=gb_api_" + "A" * 20,
+        "GET /x/gb_api_" + "B" * 20,
+        "GET /user q=" + "ab12" * 10,  # a 40-hex legacy token
+        "GET /user?access_token=abc",
+        "GET /user q=" + LIVE,
+        "GET /user q=prefix" + LIVE + "suffix",
+        "GET /user/{tok}",
+        "GET /user q={tok}",
+    ],
+)
 def test_E5_tokens_are_refused_on_the_magic_line(line):
     with pytest.raises(GitBookError) as info:
         parse(line, namespace={"tok": LIVE}, secrets=[LIVE])
@@ -338,38 +371,61 @@ def test_token_store_setting_is_not_a_secret_name():
 
 # ------------------------------------------------------------------ one-line errors
 
-@pytest.mark.parametrize("err, expected", [
-    (AuthenticationError("GET /user: 401 Unauthorized: bad", status=401, method="GET",
-                         path="/user"), "sign in again (%gitbook login)"),
-    (PermissionDeniedError("GET /orgs: 403 Forbidden", scope="organization:read", status=403),
-     "missing scope organization:read"),
-    (NotFoundError("GET /x: 404 Not Found", status=404), "check the path"),
-    (RateLimitedError("GET /x: 429", retry_after=12.2, status=429), "retry in 13 s"),
-    (ServerError("GET /x: 503 Service Unavailable", status=503), "try again"),
-    (NotLoggedInError("not signed in"), "finish the login above, or set GITBOOK_TOKEN"),
-    (APIError("weird", status=418), "418: weird"),
-])
+
+@pytest.mark.parametrize(
+    "err, expected",
+    [
+        (
+            AuthenticationError(
+                "GET /user: 401 Unauthorized: bad", status=401, method="GET", path="/user"
+            ),
+            "sign in again (%gitbook login)",
+        ),
+        (
+            PermissionDeniedError(
+                "GET /orgs: 403 Forbidden", scope="organization:read", status=403
+            ),
+            "missing scope organization:read",
+        ),
+        (NotFoundError("GET /x: 404 Not Found", status=404), "check the path"),
+        (RateLimitedError("GET /x: 429", retry_after=12.2, status=429), "retry in 13 s"),
+        (ServerError("GET /x: 503 Service Unavailable", status=503), "try again"),
+        (NotLoggedInError("not signed in"), "finish the login above, or set GITBOOK_TOKEN"),
+        (APIError("weird", status=418), "418: weird"),
+    ],
+)
 def test_explain_gives_one_line_with_the_next_step(err, expected):
     text = explain(err)
     assert expected in text and "\n" not in text
 
 
 def test_explain_debug_lists_fields_and_scrubs_secrets():
-    err = NotFoundError(f"GET /x: 404 echo {LIVE}", status=404, method="GET", path="/x",
-                        code="not_found")
+    err = NotFoundError(
+        f"GET /x: 404 echo {LIVE}", status=404, method="GET", path="/x", code="not_found"
+    )
     text = explain(err, debug=True, live=LiveSecrets([LIVE]))
-    for part in ("type: gitbook_nb.errors.NotFoundError", "method: GET", "path: /x",
-                 "status: 404", "code: not_found", "hint:"):
+    for part in (
+        "type: gitbook_nb.errors.NotFoundError",
+        "method: GET",
+        "path: /x",
+        "status: 404",
+        "code: not_found",
+        "hint:",
+    ):
         assert part in text
     assert LIVE not in text and MASK in text
 
 
 # ------------------------------------------------------------------ dry run
 
+
 def test_dry_run_masks_and_prints_curl_with_env_variable():
-    prepared = {"method": "POST", "url": "https://api.example/v1/x?q=a%20b",
-                "headers": {"Authorization": "Bearer " + LIVE, "Accept": "application/json"},
-                "json": {"title": "it's"}}
+    prepared = {
+        "method": "POST",
+        "url": "https://api.example/v1/x?q=a%20b",
+        "headers": {"Authorization": "Bearer " + LIVE, "Accept": "application/json"},
+        "json": {"title": "it's"},
+    }
     view = DryRun(prepared)
     assert LIVE not in view.text and LIVE not in view._repr_html_()
     assert f"Authorization: Bearer {MASK}" in view.text
@@ -378,4 +434,5 @@ def test_dry_run_masks_and_prints_curl_with_env_variable():
     assert "'https://api.example/v1/x?q=a%20b'" in curl
     assert "--data-raw" in curl and json.dumps({"title": "it's"}) in curl.replace("'\"'\"'", "'")
     assert curl_line({"method": "HEAD", "url": "https://h/x", "headers": {}}).startswith(
-        "curl -sS --head")
+        "curl -sS --head"
+    )

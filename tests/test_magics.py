@@ -70,8 +70,12 @@ def signed_in(kernel, sb, pat):
 def legacy(sb, magics, pat):
     """A session on the sandbox's legacy API (books, legacy envelope), signed in."""
     k = reset_session(KernelSession(environ={}))
-    k.configure(profile="legacy", api_url=sb.url, authorize_url=sb.url + "/oauth/authorize",
-                token_url=sb.url + "/oauth/access_token")
+    k.configure(
+        profile="legacy",
+        api_url=sb.url,
+        authorize_url=sb.url + "/oauth/authorize",
+        token_url=sb.url + "/oauth/access_token",
+    )
     k.login_with_token(pat)
     sb.clear_log()
     yield k
@@ -121,8 +125,9 @@ def test_unload_and_reload(shell):
 
 def test_call_before_login_is_one_line_and_sends_nothing(shell, kernel, sb, capsys):
     out, err = cell(shell, capsys, "%gitbook orgs")
-    assert err.strip() == ("UsageError: not signed in: finish the login above, "
-                           "or set GITBOOK_TOKEN")
+    assert err.strip() == (
+        "UsageError: not signed in: finish the login above, or set GITBOOK_TOKEN"
+    )
     assert "Traceback" not in out + err
     assert sb.requests == []
 
@@ -200,9 +205,17 @@ def test_raw_get_default_method_and_params(shell, signed_in, sb):
     assert req.method == "GET" and req.params["limit"] == ["2"]
 
 
-@pytest.mark.parametrize("value", [
-    "two words", "a/b", "ünïcödé 🚀", 'say "hi" it\'s', "?&#=%", "<img src=x>",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "two words",
+        "a/b",
+        "ünïcödé 🚀",
+        'say "hi" it\'s',
+        "?&#=%",
+        "<img src=x>",
+    ],
+)
 def test_interpolated_values_reach_the_server_exactly(shell, signed_in, sb, value):
     shell.user_ns["q"] = value
     run(shell, f"GET /spaces/{sb.ids['space']}/search query={{q}}")
@@ -227,8 +240,12 @@ def test_quoted_values_and_query_in_path(shell, signed_in, sb):
 
 def test_post_cell_body_is_json_with_interpolation(shell, legacy, sb):
     shell.user_ns.update(book_title='My "notes" <b>ü</b>', n_pages=3)
-    res = run(shell, "POST /books", '{"title": {book_title}, "description": "About {book_title}",'
-                                    ' "author": "ada", "n": {n_pages}}')
+    res = run(
+        shell,
+        "POST /books",
+        '{"title": {book_title}, "description": "About {book_title}",'
+        ' "author": "ada", "n": {n_pages}}',
+    )
     req = sb.requests[-1]
     assert (req.method, req.path) == ("POST", "/books")
     body = json.loads(req.body)
@@ -402,15 +419,28 @@ def test_debug_shows_the_full_error_without_secrets(shell, signed_in, sb, pat):
     with pytest.raises(UsageError) as info:
         run(shell, "orgs --debug")
     text = str(info.value)
-    for part in ("type: gitbook_nb.errors.ServerError", "method: GET", "path: /orgs",
-                 "status: 500", "hint:"):
+    for part in (
+        "type: gitbook_nb.errors.ServerError",
+        "method: GET",
+        "path: /orgs",
+        "status: 500",
+        "hint:",
+    ):
         assert part in text
     assert pat not in text
 
 
 def test_bad_lines_send_nothing(shell, signed_in, sb):
-    for line in ("frobnicate", "GET /x --wat", "//evil.example/x", "GET https://evil/x",
-                 "GET /a\\b", "GET /x/{undefined_name}", "whoami --all", "'unclosed"):
+    for line in (
+        "frobnicate",
+        "GET /x --wat",
+        "//evil.example/x",
+        "GET https://evil/x",
+        "GET /a\\b",
+        "GET /x/{undefined_name}",
+        "whoami --all",
+        "'unclosed",
+    ):
         with pytest.raises(UsageError):
             run(shell, line)
     assert sb.requests == []
@@ -428,7 +458,11 @@ def test_whoami_status_config_history(shell, signed_in, sb, pat):
     run(shell, "orgs")
     history = run(shell, "history")
     assert [(r["method"], r["path"], r["status"], r["pages"]) for r in history.rows][-1] == (
-        "GET", "/orgs", 200, 1)
+        "GET",
+        "/orgs",
+        200,
+        1,
+    )
     for out in shown(shell, history) + shown(shell, status and run(shell, "status")):
         assert pat not in out
 
@@ -510,9 +544,20 @@ def test_login_shows_the_widget_and_completes_with_the_sandbox(shell, magics, ca
 
 
 def _notebook_with(text: str) -> dict:
-    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": "code", "source": "print(t)", "metadata": {}, "execution_count": 1,
-         "outputs": [{"output_type": "stream", "name": "stdout", "text": text}]}]}
+    return {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": "print(t)",
+                "metadata": {},
+                "execution_count": 1,
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
+            }
+        ],
+    }
 
 
 def test_E7_audit_magic_finds_the_live_token(shell, signed_in, sb, tmp_path, pat):
@@ -521,7 +566,8 @@ def test_E7_audit_magic_finds_the_live_token(shell, signed_in, sb, tmp_path, pat
     shell.user_ns["nb_path"] = str(path)
     res = run(shell, "audit {nb_path}")
     assert [(r["cell"], r["part"], r["kind"]) for r in res.rows] == [
-        (0, "outputs[0].text", "live token")]
+        (0, "outputs[0].text", "live token")
+    ]
     for out in shown(shell, res):
         assert pat not in out
         assert "1 finding" in out
@@ -545,8 +591,15 @@ def test_E7_audit_defaults_to_the_current_notebook(shell, kernel, tmp_path):
 
 def test_D4_paths_are_refused_before_any_request(shell, signed_in, sb):
     shell.user_ns["evil"] = "../../admin"
-    for line in ("//evil.example/x", "GET //evil.example/x", "GET https://evil.example/x",
-                 "GET /a\\b", "GET /x\r\nHost: evil", "GET /x/../y", "GET '/x y'"):
+    for line in (
+        "//evil.example/x",
+        "GET //evil.example/x",
+        "GET https://evil.example/x",
+        "GET /a\\b",
+        "GET /x\r\nHost: evil",
+        "GET /x/../y",
+        "GET '/x y'",
+    ):
         with pytest.raises(UsageError, match="D4"):
             run(shell, line)
     shell.user_ns["dots"] = ".."
@@ -558,8 +611,12 @@ def test_D4_paths_are_refused_before_any_request(shell, signed_in, sb):
 
 def test_E5_token_on_the_line_is_refused_without_echo(shell, signed_in, sb, pat):
     shell.user_ns["tok"] = pat
-    for line in (f"GET /user q={pat}", "GET /user token=abcdef",
-                 "login --token " + pat, "GET /user/{tok}"):
+    for line in (
+        f"GET /user q={pat}",
+        "GET /user token=abcdef",
+        "login --token " + pat,
+        "GET /user/{tok}",
+    ):
         with pytest.raises(UsageError) as info:
             run(shell, line)
         assert pat not in str(info.value)
@@ -568,9 +625,11 @@ def test_E5_token_on_the_line_is_refused_without_echo(shell, signed_in, sb, pat)
 
 
 def test_E6_html_looking_titles_render_as_text(shell, signed_in, sb):
-    for res in (run(shell, f"GET /spaces/{sb.ids['html_space']}"),
-                run(shell, f"pages {sb.ids['space']}"),
-                run(shell, f"spaces {sb.ids['org']}")):
+    for res in (
+        run(shell, f"GET /spaces/{sb.ids['html_space']}"),
+        run(shell, f"pages {sb.ids['space']}"),
+        run(shell, f"spaces {sb.ids['org']}"),
+    ):
         html, text = shown(shell, res)
         assert "&lt;img src=x onerror=alert(1)&gt;" in html
         assert "<img" not in html
@@ -583,8 +642,14 @@ def test_E1_whos_and_reprs_show_no_token(shell, signed_in, sb, magics, capsys, p
     shell.user_ns["tok_obj"] = get_session().token
     out, err = cell(shell, capsys, "%whos")
     assert "leaked_maybe" in out
-    for text in (out, err, repr(get_session()), repr(magics), repr(vars(magics)),
-                 repr(get_session().token)):
+    for text in (
+        out,
+        err,
+        repr(get_session()),
+        repr(magics),
+        repr(vars(magics)),
+        repr(get_session().token),
+    ):
         assert pat not in text
 
 
@@ -613,8 +678,9 @@ def test_E2_verbose_tracebacks_hold_no_token(shell, signed_in, sb, magics, capsy
     assert "not signed in" not in out_refused
 
 
-def test_E2_unexpected_errors_print_no_token_in_verbose_frames(shell, signed_in, sb, magics,
-                                                               capsys, pat):
+def test_E2_unexpected_errors_print_no_token_in_verbose_frames(
+    shell, signed_in, sb, magics, capsys, pat
+):
     class Broken:
         get_session = staticmethod(get_session)
 
@@ -630,8 +696,9 @@ def test_E2_unexpected_errors_print_no_token_in_verbose_frames(shell, signed_in,
 
 
 def test_100k_rows_render_bounded_with_footer(shell, magics):
-    rows = [{"id": f"id-{i:06d}", "title": f"Title {i} " + "x" * 50, "n": i}
-            for i in range(100_000)]
+    rows = [
+        {"id": f"id-{i:06d}", "title": f"Title {i} " + "x" * 50, "n": i} for i in range(100_000)
+    ]
 
     class Big:
         get_session = staticmethod(get_session)

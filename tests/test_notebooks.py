@@ -61,7 +61,10 @@ def execute(path: Path, *, timeout: int = 180, spy: Path | None = None) -> dict:
     if spy is not None:
         nb.cells.append(nbformat.v4.new_code_cell(_SPY.format(path=str(spy))))
     client = nbclient.NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        store_widget_state=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
@@ -125,7 +128,8 @@ def test_sanitize_file_patterns_compile_and_leave_content_alone() -> None:
 
     assert clean("http://127.0.0.1:41575/v1/user") == "http://127.0.0.1:PORT/v1/user"
     assert clean("GET /orgs · 200 · 1 page · 2 ms · rate limit 4998/5000") == (
-        "GET /orgs · 200 · 1 page · ELAPSED · rate limit N/M")
+        "GET /orgs · 200 · 1 page · ELAPSED · rate limit N/M"
+    )
     assert clean("x:   0%|          | 0/57 [00:00<?, ? items/s]") == "x:   PROGRESS"
     kept = "Qk4EqMBd5HjtBx6K4gZL  Analytical Engines Ltd  <img src=x onerror=alert(1)>"
     assert clean(kept) == kept
@@ -154,7 +158,8 @@ def test_E4_saved_after_run_with_widget_state_audit_finds_nothing(executed) -> N
     for path, seen in executed:
         nb = json.loads(path.read_text())
         findings = audit_notebook(
-            path, live_token=seen["access_token"],
+            path,
+            live_token=seen["access_token"],
             client_secrets=[seen["refresh_token"], seen["client_secret"], seen["personal_token"]],
         )
         assert findings == [], f"{path.name}: {[f.as_row() for f in findings]}"
@@ -187,11 +192,16 @@ def test_demo_check_runs_the_quickstart_headless_and_signs_in() -> None:
 
     r = subprocess.run(  # noqa: S603 - our own script with our interpreter
         [sys.executable, str(ROOT / "scripts" / "demo.py"), "--check"],
-        capture_output=True, text=True, timeout=240, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=ROOT,
     )
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("demo check:")]
     assert r.returncode == 0 and lines and lines[-1].startswith("demo check: OK"), (
-        r.stdout[-2000:] + r.stderr[-2000:])
+        r.stdout[-2000:] + r.stderr[-2000:]
+    )
     assert "signed in" in lines[-1]
 
 

@@ -24,16 +24,19 @@ from gitbook_nb.urls import (
 )
 
 T0 = 1_000_000.0
-EP = Endpoints(authorize="https://api.gitbook.com/oauth/authorize",
-               token="https://api.gitbook.com/oauth/access_token")
+EP = Endpoints(
+    authorize="https://api.gitbook.com/oauth/authorize",
+    token="https://api.gitbook.com/oauth/access_token",
+)
 REDIRECT = "http://127.0.0.1:8765/callback"
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def start(**kw) -> PendingFlow:
-    args = dict(flow="legacy", endpoints=EP, client_id="my-client", redirect_uri=REDIRECT,
-                now=lambda: T0)
+    args = dict(
+        flow="legacy", endpoints=EP, client_id="my-client", redirect_uri=REDIRECT, now=lambda: T0
+    )
     args.update(kw)
     return oauth.start_login(**args)
 
@@ -125,8 +128,10 @@ def test_A5_pkce_s256_always_in_both_flows():
 
 
 def test_A5_pkce_challenge_matches_rfc7636_appendix_b():
-    assert (oauth.pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
-            == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+    assert (
+        oauth.pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+        == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    )
 
 
 def test_A5_a_bad_token_factory_is_refused():
@@ -135,10 +140,13 @@ def test_A5_a_bad_token_factory_is_refused():
 
 
 def test_A6_authorize_url_keeps_query_each_parameter_once():
-    ep = Endpoints(authorize="https://auth.example/oauth/authorize?client_id=evil&tenant=x&state=1",
-                   token="https://auth.example/oauth/token")
-    flow = start(endpoints=ep, scopes=("user:read", "space:read"),
-                 extra_params={"prompt": "consent"})
+    ep = Endpoints(
+        authorize="https://auth.example/oauth/authorize?client_id=evil&tenant=x&state=1",
+        token="https://auth.example/oauth/token",
+    )
+    flow = start(
+        endpoints=ep, scopes=("user:read", "space:read"), extra_params={"prompt": "consent"}
+    )
     pairs = query(flow.authorize_url)
     keys = [k for k, _ in pairs]
     assert len(keys) == len(set(keys)), keys
@@ -164,21 +172,37 @@ def test_A6_extra_params_cannot_override_security_parameters():
             start(extra_params={key: "plain"})
 
 
-@pytest.mark.parametrize("uri", [
-    "https://app.example/callback", "http://127.0.0.1:9/cb", "http://127.5.6.7/cb",
-    "http://[::1]:8080/callback",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://app.example/callback",
+        "http://127.0.0.1:9/cb",
+        "http://127.5.6.7/cb",
+        "http://[::1]:8080/callback",
+    ],
+)
 def test_A7_redirect_uri_accepted(uri):
     assert validate_redirect_uri(uri) == uri
     assert start(redirect_uri=uri).redirect_uri == uri
 
 
-@pytest.mark.parametrize("uri", [
-    "http://localhost:8080/callback", "http://example.com/cb", "http://10.0.0.1/cb",
-    "http://127.0.0.1.evil.example/cb", "http://127.0.0.1@evil.example/cb", "ftp://x/cb",
-    "javascript:alert(1)", "https://app.example/cb#frag", "", "http://[::2]/cb",
-    "https://app.example/c b", "https://app\u200b.example/cb",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://localhost:8080/callback",
+        "http://example.com/cb",
+        "http://10.0.0.1/cb",
+        "http://127.0.0.1.evil.example/cb",
+        "http://127.0.0.1@evil.example/cb",
+        "ftp://x/cb",
+        "javascript:alert(1)",
+        "https://app.example/cb#frag",
+        "",
+        "http://[::2]/cb",
+        "https://app.example/c b",
+        "https://app\u200b.example/cb",
+    ],
+)
 def test_A7_redirect_uri_refused(uri):
     with pytest.raises(ConfigError):
         validate_redirect_uri(uri)
@@ -200,22 +224,44 @@ def test_start_login_refuses_unknown_flow_bad_client_id_and_scopes():
 # --------------------------------------------------------------------------- D1 URLs
 
 
-@pytest.mark.parametrize("url", [
-    "https://api.gitbook.com/v1", "http://127.0.0.1:5000", "http://localhost:8080/x",
-    "http://[::1]:80/", "https://api.gitbook.com/oauth/authorize?a=b",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.gitbook.com/v1",
+        "http://127.0.0.1:5000",
+        "http://localhost:8080/x",
+        "http://[::1]:80/",
+        "https://api.gitbook.com/oauth/authorize?a=b",
+    ],
+)
 def test_D1_base_url_accepted(url):
     assert validate_base_url(url, what="API URL") == url
 
 
-@pytest.mark.parametrize("url", [
-    "http://localhost:80@evil.example/", "http://api.gitbook.com/v1", "https://u:p@host/",
-    "https://host/#frag", "ftp://host/", "//host/x", "https:///x", "http://localhost.evil.example/",
-    "https://host:99999/", "https://host:abc/", "http://127.0.0.1\\@evil.example/", "",
-    "https://host/\r\nX: y", "http://0x7f.1/", "https://h\u0430st.example/",
-    "https://%65vil.example/", "https://[evil.example]/", "https://ho_st.example/",
-    "https://-x.example/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:80@evil.example/",
+        "http://api.gitbook.com/v1",
+        "https://u:p@host/",
+        "https://host/#frag",
+        "ftp://host/",
+        "//host/x",
+        "https:///x",
+        "http://localhost.evil.example/",
+        "https://host:99999/",
+        "https://host:abc/",
+        "http://127.0.0.1\\@evil.example/",
+        "",
+        "https://host/\r\nX: y",
+        "http://0x7f.1/",
+        "https://h\u0430st.example/",
+        "https://%65vil.example/",
+        "https://[evil.example]/",
+        "https://ho_st.example/",
+        "https://-x.example/",
+    ],
+)
 def test_D1_base_url_refused(url):
     with pytest.raises(ConfigError) as info:
         validate_base_url(url, what="API URL")
@@ -249,8 +295,11 @@ def test_C1_C2_token_request_secret_only_in_body_and_json_asked():
     assert spec.headers["Accept"] == "application/json"
     assert spec.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert spec.form == {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-        "client_id": "my-client", "client_secret": secret,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": "my-client",
+        "client_secret": secret,
         "code_verifier": flow.verifier.reveal(),
     }
     for hidden in (secret, code, flow.verifier.reveal()):
@@ -297,10 +346,16 @@ def test_revocation_request_rfc7009():
 
 def test_C6_json_answer_gives_token_with_absolute_expiry_and_issuer():
     access, refresh = "gb_api_" + secrets.token_hex(8), secrets.token_urlsafe(20)
-    tok, notes = answer(body=token_json(access_token=access, refresh_token=refresh,
-                                        expires_in=3600, scope="user:read space:read",
-                                        token_type="Bearer"),
-                        requested_scopes=("user:read", "space:read"))
+    tok, notes = answer(
+        body=token_json(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=3600,
+            scope="user:read space:read",
+            token_type="Bearer",
+        ),
+        requested_scopes=("user:read", "space:read"),
+    )
     assert tok.access_token.reveal() == access and tok.refresh_token.reveal() == refresh
     assert tok.expires_at == T0 + 3600 and tok.obtained_at == T0
     assert tok.scope == ("user:read", "space:read") and notes == []
@@ -311,8 +366,10 @@ def test_C6_json_answer_gives_token_with_absolute_expiry_and_issuer():
 
 
 def test_C2_form_encoded_default_is_parsed():
-    tok, _ = answer(headers=FORM, body=b"access_token=e72e16c7e42f292c6912e7710c838347ae178b4a"
-                                       b"&token_type=bearer")
+    tok, _ = answer(
+        headers=FORM,
+        body=b"access_token=e72e16c7e42f292c6912e7710c838347ae178b4a&token_type=bearer",
+    )
     assert tok.access_token.reveal() == "e72e16c7e42f292c6912e7710c838347ae178b4a"
     assert tok.expires_at is None and tok.refresh_token is None
 
@@ -320,37 +377,63 @@ def test_C2_form_encoded_default_is_parsed():
 def test_C2_content_type_missing_sniffs_json_or_form():
     tok, _ = answer(headers={}, body=b'  {"access_token": "abc", "token_type": "bearer"}')
     assert tok.access_token.reveal() == "abc"
-    tok, _ = answer(headers={"content-type": "text/plain"},
-                    body=b"access_token=xyz&token_type=bearer&expires_in=60")
+    tok, _ = answer(
+        headers={"content-type": "text/plain"},
+        body=b"access_token=xyz&token_type=bearer&expires_in=60",
+    )
     assert tok.access_token.reveal() == "xyz" and tok.expires_at == T0 + 60
 
 
 def test_C6_scope_change_gives_a_warning():
-    _, notes = answer(body=token_json(scope="user:read"),
-                      requested_scopes=("user:read", "space:write"))
+    _, notes = answer(
+        body=token_json(scope="user:read"), requested_scopes=("user:read", "space:write")
+    )
     assert len(notes) == 1 and "space:write" in notes[0]
     _, notes = answer(body=token_json(), requested_scopes=("user:read",))
     assert notes == []  # omitted scope means "as requested" (RFC 6749 5.1)
 
 
-@pytest.mark.parametrize("fields", [
-    {"access_token": ""}, {"access_token": 123}, {"access_token": "has space"},
-    {"access_token": "bad\u00e9"}, {"access_token": "a=b"}, {"access_token": None},
-    {"token_type": "mac"}, {"token_type": None}, {"token_type": ["bearer"]},
-    {"expires_in": -5}, {"expires_in": "soon"}, {"expires_in": True}, {"expires_in": 1e300},
-    {"refresh_token": ""}, {"refresh_token": 5}, {"scope": 7},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"access_token": ""},
+        {"access_token": 123},
+        {"access_token": "has space"},
+        {"access_token": "bad\u00e9"},
+        {"access_token": "a=b"},
+        {"access_token": None},
+        {"token_type": "mac"},
+        {"token_type": None},
+        {"token_type": ["bearer"]},
+        {"expires_in": -5},
+        {"expires_in": "soon"},
+        {"expires_in": True},
+        {"expires_in": 1e300},
+        {"refresh_token": ""},
+        {"refresh_token": 5},
+        {"scope": 7},
+    ],
+)
 def test_C6_invalid_token_fields_refused(fields):
     with pytest.raises(TokenExchangeError) as info:
-        answer(body=token_json(**fields) if fields.get("access_token", "x") is not None
-               else json.dumps({"token_type": "bearer"}).encode())
+        answer(
+            body=token_json(**fields)
+            if fields.get("access_token", "x") is not None
+            else json.dumps({"token_type": "bearer"}).encode()
+        )
     assert info.value.status == 200
 
 
-@pytest.mark.parametrize("code", [
-    "bad_verification_code", "incorrect_client_credentials", "redirect_uri_mismatch",
-    "invalid_grant", "invalid_client",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "bad_verification_code",
+        "incorrect_client_credentials",
+        "redirect_uri_mismatch",
+        "invalid_grant",
+        "invalid_client",
+    ],
+)
 def test_C4_error_field_with_status_200_is_a_failure_with_specific_advice(code):
     body = f"error={code}&error_description=The+code+xyz+is+bad&error_uri=https://x".encode()
     with pytest.raises(TokenExchangeError) as info:
@@ -374,8 +457,10 @@ def test_C4_error_field_json_and_unknown_code_is_generic():
 
 
 def test_C4_legacy_sentence_in_error_is_not_echoed():
-    body = b'{"error": "Authentication has failed (Invalid user, password or access token)", ' \
-           b'"code": 401}'
+    body = (
+        b'{"error": "Authentication has failed (Invalid user, password or access token)", '
+        b'"code": 401}'
+    )
     with pytest.raises(TokenExchangeError) as info:
         answer(status=401, body=body)
     assert info.value.status == 401 and "401" in str(info.value)
@@ -389,8 +474,9 @@ def test_C5_body_over_64_kib_refused():
     assert "64 KiB" in str(info.value)
 
 
-@pytest.mark.parametrize("body", [b"[1, 2]", b'"access_token"', b"null", b"{bad json",
-                                  b"[" * 100_00])
+@pytest.mark.parametrize(
+    "body", [b"[1, 2]", b'"access_token"', b"null", b"{bad json", b"[" * 100_00]
+)
 def test_C5_json_that_is_not_an_object_refused(body):
     with pytest.raises(TokenExchangeError):
         answer(body=body)
@@ -423,8 +509,10 @@ def test_C3_a_redirect_answer_is_an_error():
 
 def test_token_answer_messages_never_contain_the_token():
     access = "tok_" + secrets.token_hex(12)
-    for body in (token_json(access_token=access, token_type="mac"),
-                 token_json(access_token=access, expires_in="x")):
+    for body in (
+        token_json(access_token=access, token_type="mac"),
+        token_json(access_token=access, expires_in="x"),
+    ):
         with pytest.raises(TokenExchangeError) as info:
             answer(body=body)
         assert access not in str(info.value) and access not in repr(info.value.args)
@@ -434,46 +522,67 @@ def test_token_answer_messages_never_contain_the_token():
 
 
 def test_discovery_url_rfc8414():
-    assert (oauth.discovery_url("https://oauth.gitbook.com")
-            == "https://oauth.gitbook.com/.well-known/oauth-authorization-server")
-    assert (oauth.discovery_url("http://127.0.0.1:5/tenant/")
-            == "http://127.0.0.1:5/.well-known/oauth-authorization-server/tenant")
+    assert (
+        oauth.discovery_url("https://oauth.gitbook.com")
+        == "https://oauth.gitbook.com/.well-known/oauth-authorization-server"
+    )
+    assert (
+        oauth.discovery_url("http://127.0.0.1:5/tenant/")
+        == "http://127.0.0.1:5/.well-known/oauth-authorization-server/tenant"
+    )
     with pytest.raises(ConfigError):
         oauth.discovery_url("http://oauth.gitbook.com")
 
 
 def discovery_doc(**fields) -> bytes:
-    doc = {"issuer": "https://oauth.gitbook.com",
-           "authorization_endpoint": "https://oauth.gitbook.com/authorize",
-           "token_endpoint": "https://oauth.gitbook.com/token",
-           "registration_endpoint": "https://oauth.gitbook.com/register",
-           "code_challenge_methods_supported": ["S256"]}
+    doc = {
+        "issuer": "https://oauth.gitbook.com",
+        "authorization_endpoint": "https://oauth.gitbook.com/authorize",
+        "token_endpoint": "https://oauth.gitbook.com/token",
+        "registration_endpoint": "https://oauth.gitbook.com/register",
+        "code_challenge_methods_supported": ["S256"],
+    }
     doc.update(fields)
     return json.dumps({k: v for k, v in doc.items() if v is not None}).encode()
 
 
 def test_discovery_parsed():
     ep = oauth.parse_discovery(200, JSON, discovery_doc(), issuer="https://oauth.gitbook.com")
-    assert ep == Endpoints("https://oauth.gitbook.com/authorize", "https://oauth.gitbook.com/token",
-                           "https://oauth.gitbook.com/register", None, "https://oauth.gitbook.com")
+    assert ep == Endpoints(
+        "https://oauth.gitbook.com/authorize",
+        "https://oauth.gitbook.com/token",
+        "https://oauth.gitbook.com/register",
+        None,
+        "https://oauth.gitbook.com",
+    )
 
 
 def test_discovery_404_falls_back_to_documented_paths():
     ep = oauth.parse_discovery(404, {}, b"", issuer="http://127.0.0.1:9")
     assert (ep.authorize, ep.token, ep.registration) == (
-        "http://127.0.0.1:9/authorize", "http://127.0.0.1:9/token", "http://127.0.0.1:9/register")
+        "http://127.0.0.1:9/authorize",
+        "http://127.0.0.1:9/token",
+        "http://127.0.0.1:9/register",
+    )
 
 
-@pytest.mark.parametrize("fields", [
-    {"issuer": "https://evil.example"}, {"issuer": None},
-    {"token_endpoint": "http://oauth.gitbook.com/token"},
-    {"authorization_endpoint": "https://u@evil.example/authorize"},
-    {"authorization_endpoint": None}, {"revocation_endpoint": 5},
-    {"code_challenge_methods_supported": ["plain"]},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"issuer": "https://evil.example"},
+        {"issuer": None},
+        {"token_endpoint": "http://oauth.gitbook.com/token"},
+        {"authorization_endpoint": "https://u@evil.example/authorize"},
+        {"authorization_endpoint": None},
+        {"revocation_endpoint": 5},
+        {"code_challenge_methods_supported": ["plain"]},
+    ],
+)
 def test_discovery_refuses_unsafe_documents(fields):
     with pytest.raises(LoginError):
-        oauth.parse_discovery(200, JSON, discovery_doc(**fields), issuer="https://oauth.gitbook.com")
+        oauth.parse_discovery(
+            200, JSON, discovery_doc(**fields), issuer="https://oauth.gitbook.com"
+        )
 
 
 def test_discovery_server_error_and_non_object():
@@ -488,9 +597,12 @@ def test_registration_request_is_rfc7591_public_native_client():
     spec = oauth.build_registration_request(ep, redirect_uris=[REDIRECT])
     assert isinstance(spec, HTTPRequestSpec) and spec.method == "POST" and spec.form is None
     assert spec.json == {
-        "client_name": "gitbook_nb", "redirect_uris": [REDIRECT],
-        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
-        "token_endpoint_auth_method": "none", "application_type": "native",
+        "client_name": "gitbook_nb",
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "application_type": "native",
     }
     with pytest.raises(ConfigError):
         oauth.build_registration_request(ep, redirect_uris=["http://example.com/cb"])
@@ -500,15 +612,23 @@ def test_registration_request_is_rfc7591_public_native_client():
 
 def test_registration_response():
     assert oauth.parse_registration_response(201, JSON, b'{"client_id": "abc-123"}') == "abc-123"
-    for status, body in [(400, b'{"error": "invalid_redirect_uri"}'), (500, b""),
-                         (201, b'{"client_id": ""}'), (201, b"[]"), (201, b'{"client_id": 5}')]:
+    for status, body in [
+        (400, b'{"error": "invalid_redirect_uri"}'),
+        (500, b""),
+        (201, b'{"client_id": ""}'),
+        (201, b"[]"),
+        (201, b'{"client_id": 5}'),
+    ]:
         with pytest.raises(TokenExchangeError):
             oauth.parse_registration_response(status, JSON, body)
 
 
 def test_all_failures_are_gitbook_errors_with_one_line():
-    cases = [lambda: answer(body=b"\x00\x01"), lambda: answer(status=500, body=b""),
-             lambda: start(redirect_uri="http://x/")]
+    cases = [
+        lambda: answer(body=b"\x00\x01"),
+        lambda: answer(status=500, body=b""),
+        lambda: start(redirect_uri="http://x/"),
+    ]
     for case in cases:
         with pytest.raises(GitBookError) as info:
             case()

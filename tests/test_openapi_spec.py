@@ -35,13 +35,23 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if npm is None:
         pytest.skip("npm is not installed: cannot fetch @gitbook/api's OpenAPI spec")
     tmp = tmp_path_factory.mktemp("gitbook-api")
-    env = {**os.environ, "npm_config_cache": str(tmp / "npm-cache"),
-           "npm_config_update_notifier": "false", "npm_config_fund": "false",
-           "npm_config_audit": "false", "npm_config_loglevel": "error"}
+    env = {
+        **os.environ,
+        "npm_config_cache": str(tmp / "npm-cache"),
+        "npm_config_update_notifier": "false",
+        "npm_config_fund": "false",
+        "npm_config_audit": "false",
+        "npm_config_loglevel": "error",
+    }
     try:
         done = subprocess.run(  # noqa: S603 - fixed arguments, npm found on PATH
             [npm, "pack", "@gitbook/api", "--pack-destination", str(tmp)],
-            cwd=tmp, env=env, capture_output=True, text=True, timeout=180)
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
     except subprocess.TimeoutExpired:
         pytest.skip("npm pack @gitbook/api timed out: the npm registry seems unreachable")
     tarballs = list(tmp.glob("*.tgz"))
@@ -49,8 +59,10 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         pytest.skip(f"npm pack @gitbook/api failed (registry unreachable?): {reason[0]}")
     with tarfile.open(tarballs[0]) as tar:
-        member = next((m for m in tar.getmembers()
-                       if m.isfile() and m.name.endswith("spec/openapi.json")), None)
+        member = next(
+            (m for m in tar.getmembers() if m.isfile() and m.name.endswith("spec/openapi.json")),
+            None,
+        )
         if member is None:
             pytest.fail("the @gitbook/api tarball has no spec/openapi.json")
         fileobj = tar.extractfile(member)
@@ -72,31 +84,39 @@ class SpecValidator:
 
     def _check(self, ref: str, instance: Any, what: str) -> None:
         validator = openapi_schema_validator.OAS31Validator(
-            {"$ref": SPEC_URI + ref}, registry=self.registry,
-            format_checker=openapi_schema_validator.OAS31Validator.FORMAT_CHECKER)
+            {"$ref": SPEC_URI + ref},
+            registry=self.registry,
+            format_checker=openapi_schema_validator.OAS31Validator.FORMAT_CHECKER,
+        )
         errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
         if errors:
             from jsonschema.exceptions import best_match
 
             err = best_match(errors)
-            pytest.fail(f"{what}: {err.message[:300]} at {list(err.absolute_path)} "
-                        f"(schema path {list(err.absolute_schema_path)[:12]})")
+            pytest.fail(
+                f"{what}: {err.message[:300]} at {list(err.absolute_path)} "
+                f"(schema path {list(err.absolute_schema_path)[:12]})"
+            )
 
     def response(self, path: str, status: str, instance: Any, method: str = "get") -> None:
         responses = self.spec["paths"][path][method]["responses"]
         assert status in responses, f"{method.upper()} {path} declares no {status}"
         answer = responses[status]
         if "content" in answer:
-            ref = _pointer("paths", path, method, "responses", status, "content",
-                           "application/json", "schema")
+            ref = _pointer(
+                "paths", path, method, "responses", status, "content", "application/json", "schema"
+            )
         else:  # {"$ref": "#/components/responses/NotFoundError"}
             ref = answer["$ref"][1:] + "/content/application~1json/schema"
             ref = "#" + ref
         self._check(ref, instance, f"{method.upper()} {path} {status}")
 
     def error(self, name: str, instance: Any) -> None:
-        self._check(_pointer("components", "responses", name, "content", "application/json",
-                             "schema"), instance, name)
+        self._check(
+            _pointer("components", "responses", name, "content", "application/json", "schema"),
+            instance,
+            name,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +126,12 @@ def check(spec: dict[str, Any]) -> SpecValidator:
 
 def v1(sb, path: str, token: str | None = None, **params: Any) -> requests.Response:
     token = token or sb.personal_token
-    return requests.get(f"{sb.url}/v1{path}", params=params, timeout=30,
-                        headers={"Authorization": f"Bearer {token}"})
+    return requests.get(
+        f"{sb.url}/v1{path}",
+        params=params,
+        timeout=30,
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 def every_page(sb, path: str, **params: Any) -> Iterator[dict[str, Any]]:
@@ -138,8 +162,9 @@ def test_lists_validate(sb, check):
         for body in every_page(sb, path, limit=20):
             check.response(spec_path, "200", body)
     for o in v1(sb, "/orgs").json()["items"]:  # every org's spaces (unicode, HTML titles)
-        check.response("/orgs/{organizationId}/spaces", "200",
-                       v1(sb, f"/orgs/{o['id']}/spaces").json())
+        check.response(
+            "/orgs/{organizationId}/spaces", "200", v1(sb, f"/orgs/{o['id']}/spaces").json()
+        )
 
 
 def test_spaces_content_and_pages_validate(sb, check):
@@ -160,13 +185,16 @@ def test_spaces_content_and_pages_validate(sb, check):
 
 def test_search_and_change_requests_validate(sb, check):
     space, org = sb.ids["space"], sb.ids["org"]
-    check.response("/spaces/{spaceId}/search", "200",
-                   v1(sb, f"/spaces/{space}/search", query="engine", limit=2).json())
-    check.response("/orgs/{organizationId}/search", "200",
-                   v1(sb, f"/orgs/{org}/search", query="notes").json())
+    check.response(
+        "/spaces/{spaceId}/search",
+        "200",
+        v1(sb, f"/spaces/{space}/search", query="engine", limit=2).json(),
+    )
+    check.response(
+        "/orgs/{organizationId}/search", "200", v1(sb, f"/orgs/{org}/search", query="notes").json()
+    )
     for status in ("open", "merged", "draft", "archived"):
-        for body in every_page(sb, f"/spaces/{space}/change-requests", status=status,
-                               limit=3):
+        for body in every_page(sb, f"/spaces/{space}/change-requests", status=status, limit=3):
             check.response("/spaces/{spaceId}/change-requests", "200", body)
 
 
@@ -187,7 +215,7 @@ def test_sandbox_scopes_match_the_spec(sb, spec):
     from gitbook_nb.sandbox import api_v1
 
     for pattern, scope, _ in api_v1._ROUTES:
-        spec_path = (pattern.pattern.replace("([^/]+)", "{}", 2))
+        spec_path = pattern.pattern.replace("([^/]+)", "{}", 2)
         candidates = [p for p in spec["paths"] if _shape(p) == spec_path]
         assert candidates, f"no spec path for {pattern.pattern}"
         security = spec["paths"][candidates[0]]["get"].get("security", [])
@@ -206,6 +234,11 @@ def test_spec_is_not_in_the_repository():
     git = shutil.which("git")
     if git is None:
         pytest.skip("git is not installed")
-    tracked = subprocess.run([git, "ls-files"], cwd=root, capture_output=True,  # noqa: S603
-                             text=True, check=True)
+    tracked = subprocess.run(
+        [git, "ls-files"],
+        cwd=root,
+        capture_output=True,  # noqa: S603
+        text=True,
+        check=True,
+    )
     assert "openapi.json" not in tracked.stdout

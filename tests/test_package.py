@@ -14,9 +14,25 @@ PKG = Path(gitbook_nb.__file__).parent
 
 # DESIGN.md §2 promises these names; removing one is a breaking change.
 PROMISED = {
-    "configure", "profile", "login", "logout", "whoami", "status", "get", "post", "patch",
-    "delete", "paginate", "Result", "GitBookError", "LoginError", "StateMismatchError",
-    "NotLoggedInError", "APIError", "RateLimitedError", "load_ipython_extension",
+    "configure",
+    "profile",
+    "login",
+    "logout",
+    "whoami",
+    "status",
+    "get",
+    "post",
+    "patch",
+    "delete",
+    "paginate",
+    "Result",
+    "GitBookError",
+    "LoginError",
+    "StateMismatchError",
+    "NotLoggedInError",
+    "APIError",
+    "RateLimitedError",
+    "load_ipython_extension",
 }
 
 
@@ -64,8 +80,13 @@ print(json.dumps({"opened": opened, "sockets": len(sockets), "heavy": heavy}))
 
 
 def test_import_opens_no_socket_writes_no_file_and_stays_light():
-    out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
-                         check=True, env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin"})
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin"},
+    )
     report = json.loads(out.stdout)
     assert report == {"opened": [], "sockets": 0, "heavy": []}
 
@@ -113,8 +134,21 @@ def _top(mods: set[str], prefixes: tuple[str, ...]) -> set[str]:
 
 # Pure layers: no HTTP, no notebook, no sandbox (DESIGN.md §6). Every other module is checked
 # by the rules below, so a new module is covered the day it is added.
-PURE = {"oauth", "oauth_types", "paste", "discovery", "tokens", "stores", "keyring_store",
-        "display", "tables", "errors", "urls", "magic_parse", "magic_interp"}
+PURE = {
+    "oauth",
+    "oauth_types",
+    "paste",
+    "discovery",
+    "tokens",
+    "stores",
+    "keyring_store",
+    "display",
+    "tables",
+    "errors",
+    "urls",
+    "magic_parse",
+    "magic_interp",
+}
 NOTEBOOK_LAYERS = {"widget", "magics", "magic_output"}
 
 
@@ -159,7 +193,8 @@ def test_build_backend_packages_only_gitbook_nb():
 
 
 def test_no_openapi_spec_is_committed():
-    tracked = subprocess.run(["git", "ls-files"], cwd=PKG.parent, capture_output=True,
-                             text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=PKG.parent, capture_output=True, text=True
+    ).stdout.split()
     assert not [f for f in tracked if Path(f).name.lower().startswith("openapi.")]
     assert json.dumps(tracked)  # the listing itself worked

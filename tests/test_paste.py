@@ -20,8 +20,10 @@ from gitbook_nb.oauth import Endpoints
 from gitbook_nb.tokens import Secret
 
 T0 = 5_000_000.0
-EP = Endpoints(authorize="https://api.gitbook.com/oauth/authorize",
-               token="https://api.gitbook.com/oauth/access_token")
+EP = Endpoints(
+    authorize="https://api.gitbook.com/oauth/authorize",
+    token="https://api.gitbook.com/oauth/access_token",
+)
 REDIRECT = "https://app.example:443/oauth/callback"
 
 
@@ -63,11 +65,20 @@ def test_B1_ascii_whitespace_around_is_trimmed(flow, code):
     assert paste(flow, f" \t\r\n{url(flow, code)}\n\x0b\x0c ").reveal() == code
 
 
-@pytest.mark.parametrize("char,name", [
-    ("\u200b", "U+200B"), ("\u00a0", "U+00A0"), ("\u201c", "U+201C"), ("\u2019", "U+2019"),
-    ("\ufeff", "U+FEFF"), ("\x00", "U+0000"), ("\x7f", "U+007F"), ("\u202e", "U+202E"),
-    (" ", "U+0020"),
-])
+@pytest.mark.parametrize(
+    "char,name",
+    [
+        ("\u200b", "U+200B"),
+        ("\u00a0", "U+00A0"),
+        ("\u201c", "U+201C"),
+        ("\u2019", "U+2019"),
+        ("\ufeff", "U+FEFF"),
+        ("\x00", "U+0000"),
+        ("\x7f", "U+007F"),
+        ("\u202e", "U+202E"),
+        (" ", "U+0020"),
+    ],
+)
 def test_B1_invisible_or_non_ascii_characters_are_refused_by_code_point(flow, code, char, name):
     text = url(flow, code)
     text = text[:30] + char + text[30:]
@@ -91,21 +102,32 @@ def test_B1_smart_quotes_around_the_url(flow, code):
     assert "U+201C" in str(info.value) and "position 1" in str(info.value)
 
 
-@pytest.mark.parametrize("base", [
-    "https://app.example/oauth/callback", "https://APP.example:443/oauth/callback",
-    "HTTPS://app.example/oauth/callback",
-])
+@pytest.mark.parametrize(
+    "base",
+    [
+        "https://app.example/oauth/callback",
+        "https://APP.example:443/oauth/callback",
+        "HTTPS://app.example/oauth/callback",
+    ],
+)
 def test_B2_same_scheme_host_port_path_accepted(flow, code, base):
     assert paste(flow, url(flow, code, base=base)).reveal() == code
 
 
-@pytest.mark.parametrize("base", [
-    "http://app.example/oauth/callback", "https://evil.example/oauth/callback",
-    "https://app.example:8443/oauth/callback", "https://app.example/oauth/callback2",
-    "https://app.example/OAUTH/callback", "https://app.example.evil.example/oauth/callback",
-    "https://user@app.example/oauth/callback", "https://app.example/oauth/callback/",
-    "https://app.example:99999/oauth/callback",
-])
+@pytest.mark.parametrize(
+    "base",
+    [
+        "http://app.example/oauth/callback",
+        "https://evil.example/oauth/callback",
+        "https://app.example:8443/oauth/callback",
+        "https://app.example/oauth/callback2",
+        "https://app.example/OAUTH/callback",
+        "https://app.example.evil.example/oauth/callback",
+        "https://user@app.example/oauth/callback",
+        "https://app.example/oauth/callback/",
+        "https://app.example:99999/oauth/callback",
+    ],
+)
 def test_B2_other_redirect_address_refused(flow, code, base):
     with pytest.raises(PasteError) as info:
         paste(flow, url(flow, code, base=base))
@@ -133,14 +155,18 @@ def test_B3_duplicate_parameters_refused(flow, code, extra):
 
 def test_B3_duplicate_state_with_the_right_one_last_still_refused(flow, code):
     # dict(parse_qsl) would keep the last (right) state and accept: we must not
-    text = f"https://app.example/oauth/callback?state=attacker&code={code}&state={flow.state.reveal()}"
+    text = (
+        f"https://app.example/oauth/callback?state=attacker&code={code}&state={flow.state.reveal()}"
+    )
     with pytest.raises(PasteError):
         paste(flow, text)
 
 
 def test_B4_access_denied_ends_the_flow(flow):
-    text = ("https://app.example/oauth/callback?error=access_denied&error_description="
-            "The+user+said+%3Cb%3Eno%3C%2Fb%3E%0Aagain&state=" + flow.state.reveal())
+    text = (
+        "https://app.example/oauth/callback?error=access_denied&error_description="
+        "The+user+said+%3Cb%3Eno%3C%2Fb%3E%0Aagain&state=" + flow.state.reveal()
+    )
     with pytest.raises(AccessDeniedError) as info:
         paste(flow, text)
     assert flow.used
@@ -167,9 +193,15 @@ def test_B4_error_code_is_sanitised_and_description_truncated(flow):
     assert "<script>" not in message and len(message) < 400
 
 
-@pytest.mark.parametrize("fragment", [
-    "#access_token=abc&token_type=bearer", "#id_token=x", "#TOKEN", "#state=1&code=2",
-])
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "#access_token=abc&token_type=bearer",
+        "#id_token=x",
+        "#TOKEN",
+        "#state=1&code=2",
+    ],
+)
 def test_B5_token_or_answer_in_fragment_refused(flow, code, fragment):
     with pytest.raises(PasteError):
         paste(flow, f"https://app.example/oauth/callback{fragment}")
@@ -179,7 +211,9 @@ def test_B5_token_or_answer_in_fragment_refused(flow, code, fragment):
 
 def test_B5_access_token_in_query_refused(flow):
     with pytest.raises(PasteError):
-        paste(flow, f"https://app.example/oauth/callback?access_token=x&state={flow.state.reveal()}")
+        paste(
+            flow, f"https://app.example/oauth/callback?access_token=x&state={flow.state.reveal()}"
+        )
 
 
 def test_harmless_fragment_is_ignored(flow, code):
@@ -201,7 +235,10 @@ def test_B6_no_pending_flow_fails_closed(code):
 
 def test_B6_wrong_state_fails(flow, code):
     with pytest.raises(StateMismatchError):
-        paste(flow, f"https://app.example/oauth/callback?code={code}&state={secrets.token_urlsafe(32)}")
+        paste(
+            flow,
+            f"https://app.example/oauth/callback?code={code}&state={secrets.token_urlsafe(32)}",
+        )
 
 
 @pytest.mark.parametrize("state", ["%C3%A9t%C3%A9", "%FF%FE", "%E2%80%8B", "\u00e9"])
@@ -296,8 +333,19 @@ def test_long_input_refused(flow):
     assert "8 KiB" in str(info.value)
 
 
-@pytest.mark.parametrize("text", ["", "   \n", "https://", "http://[::1/cb?code=a&state=b",
-                                  "?", "=", "code=", "https://app.example/oauth/callback"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n",
+        "https://",
+        "http://[::1/cb?code=a&state=b",
+        "?",
+        "=",
+        "code=",
+        "https://app.example/oauth/callback",
+    ],
+)
 def test_malformed_input_gives_gitbook_errors(flow, text):
     with pytest.raises(GitBookError) as info:
         paste(flow, text)

@@ -15,17 +15,63 @@ from gitbook_nb.oauth import Endpoints
 from gitbook_nb.tokens import Secret
 
 T0 = 1_700_000_000.0
-EP = Endpoints(authorize="https://api.gitbook.com/oauth/authorize",
-               token="https://api.gitbook.com/oauth/access_token")
-REDIRECTS = ["https://app.example/oauth/callback", "http://127.0.0.1:8765/callback",
-             "http://[::1]:9000/cb"]
+EP = Endpoints(
+    authorize="https://api.gitbook.com/oauth/authorize",
+    token="https://api.gitbook.com/oauth/access_token",
+)
+REDIRECTS = [
+    "https://app.example/oauth/callback",
+    "http://127.0.0.1:8765/callback",
+    "http://[::1]:9000/cb",
+]
 SEEN = {"inputs": 0, "codes": 0, "errors": 0}
 
-PIECES = ["code", "state", "error", "error_description", "access_token", "token", "=", "&", "?",
-          "#", "%", "%00", "%C3%A9", "%FF", "%E2%80%8B", "\u200b", "\u00a0", "\u201c", "\u201d",
-          "\r\n", "\t", " ", "\x00", "\x7f", "//", "@", "\\", ":", "[", "]", "::1", "127.0.0.1",
-          ":80", ":443", ":99999", ":-1", "https://", "http://", "javascript:", "access_denied",
-          "\ufeff", "\U0001f600", "\u202e", "a" * 300]
+PIECES = [
+    "code",
+    "state",
+    "error",
+    "error_description",
+    "access_token",
+    "token",
+    "=",
+    "&",
+    "?",
+    "#",
+    "%",
+    "%00",
+    "%C3%A9",
+    "%FF",
+    "%E2%80%8B",
+    "\u200b",
+    "\u00a0",
+    "\u201c",
+    "\u201d",
+    "\r\n",
+    "\t",
+    " ",
+    "\x00",
+    "\x7f",
+    "//",
+    "@",
+    "\\",
+    ":",
+    "[",
+    "]",
+    "::1",
+    "127.0.0.1",
+    ":80",
+    ":443",
+    ":99999",
+    ":-1",
+    "https://",
+    "http://",
+    "javascript:",
+    "access_denied",
+    "\ufeff",
+    "\U0001f600",
+    "\u202e",
+    "a" * 300,
+]
 
 
 @st.composite
@@ -33,8 +79,11 @@ def mutated_url(draw) -> tuple[int, str]:
     """A valid answer for one of the redirect URIs, then mutated: pieces inserted, parts
     dropped, duplicated or replaced. Returns (redirect index, text)."""
     idx = draw(st.integers(0, len(REDIRECTS) - 1))
-    code = draw(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126),
-                        min_size=0, max_size=40))
+    code = draw(
+        st.text(
+            alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=0, max_size=40
+        )
+    )
     state_kind = draw(st.sampled_from(["right", "wrong", "empty", "missing", "twice"]))
     params = [f"code={code}"]
     if state_kind == "right":
@@ -45,14 +94,27 @@ def mutated_url(draw) -> tuple[int, str]:
         params.append("state=")
     elif state_kind == "twice":
         params += ["state={STATE}", "state={STATE}"]
-    params += draw(st.lists(st.sampled_from(["code=x", "error=access_denied", "error=boom",
-                                             "error_description=%3Cb%3E", "foo=bar",
-                                             "access_token=t"]), max_size=3))
+    params += draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "code=x",
+                    "error=access_denied",
+                    "error=boom",
+                    "error_description=%3Cb%3E",
+                    "foo=bar",
+                    "access_token=t",
+                ]
+            ),
+            max_size=3,
+        )
+    )
     params = draw(st.permutations(params))
     text = REDIRECTS[idx] + "?" + "&".join(params)
     if draw(st.booleans()):
-        text += "#" + draw(st.sampled_from(["", "_=_", "access_token=x", "code=1&state=2",
-                                            "token"]))
+        text += "#" + draw(
+            st.sampled_from(["", "_=_", "access_token=x", "code=1&state=2", "token"])
+        )
     for _ in range(draw(st.integers(0, 3))):
         pos = draw(st.integers(0, len(text)))
         op = draw(st.sampled_from(["insert", "delete", "replace"]))
@@ -60,9 +122,9 @@ def mutated_url(draw) -> tuple[int, str]:
         if op == "insert":
             text = text[:pos] + piece + text[pos:]
         elif op == "delete":
-            text = text[:pos] + text[pos + draw(st.integers(1, 10)):]
+            text = text[:pos] + text[pos + draw(st.integers(1, 10)) :]
         else:
-            text = text[:pos] + piece + text[pos + len(piece):]
+            text = text[:pos] + piece + text[pos + len(piece) :]
     if draw(st.booleans()):
         text = draw(st.sampled_from(["", " ", "\n", "\u200b", "\u00a0"])) + text
     return idx, text
@@ -78,8 +140,12 @@ def valid_answer(draw) -> tuple[int, str]:
         base = base.replace("app.example/", "APP.example:443/")
     code = draw(st.from_regex(r"[A-Za-z0-9\-._~+/]{8,60}", fullmatch=True))
     params = [f"code={code}", "state={STATE}"] + draw(
-        st.lists(st.sampled_from(["scope=user%3Aread", "iss=x", "session_state=1"]),
-                 max_size=2, unique=True))
+        st.lists(
+            st.sampled_from(["scope=user%3Aread", "iss=x", "session_state=1"]),
+            max_size=2,
+            unique=True,
+        )
+    )
     text = base + "?" + "&".join(draw(st.permutations(params)))
     text += draw(st.sampled_from(["", "", "#", "#_=_"]))
     pad = st.text(alphabet=" \t\r\n", max_size=3)
@@ -97,14 +163,24 @@ inputs = st.one_of(
 )
 
 
-@settings(max_examples=10_000, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=10_000,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(case=inputs, allow_bare=st.booleans(), no_flow=st.integers(0, 19))
 def test_G1_parse_paste_ends_in_a_code_or_a_gitbook_error(case, allow_bare, no_flow):
     idx, text = case
-    flow = oauth.start_login(flow="current", endpoints=EP, client_id="cid",
-                             redirect_uri=REDIRECTS[idx], allow_bare_code=allow_bare,
-                             now=lambda: T0, token_factory=secrets.token_urlsafe)
+    flow = oauth.start_login(
+        flow="current",
+        endpoints=EP,
+        client_id="cid",
+        redirect_uri=REDIRECTS[idx],
+        allow_bare_code=allow_bare,
+        now=lambda: T0,
+        token_factory=secrets.token_urlsafe,
+    )
     text = text.replace("{STATE}", flow.state.reveal())
     SEEN["inputs"] += 1
     try:

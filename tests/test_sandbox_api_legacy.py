@@ -10,8 +10,10 @@ import requests
 
 from gitbook_nb.sandbox import Sandbox
 
-LEGACY_401 = {"error": "Authentication has failed (Invalid user, password or access token)",
-              "code": 401}
+LEGACY_401 = {
+    "error": "Authentication has failed (Invalid user, password or access token)",
+    "code": 401,
+}
 
 
 def get(sb: Sandbox, path: str, token: str | None = "pat", **kw) -> requests.Response:
@@ -21,8 +23,9 @@ def get(sb: Sandbox, path: str, token: str | None = "pat", **kw) -> requests.Res
     return requests.get(sb.url + path, headers=headers, timeout=30, **kw)
 
 
-def walk(sb: Sandbox, path: str, limit: int | None = None, token: str | None = "pat"
-         ) -> tuple[list[dict], list[dict]]:
+def walk(
+    sb: Sandbox, path: str, limit: int | None = None, token: str | None = "pat"
+) -> tuple[list[dict], list[dict]]:
     """Follow ``{list,page,limit,total}`` while ``(page + 1) * limit < total``."""
     items, bodies, page = [], [], 0
     while True:
@@ -75,8 +78,10 @@ def test_401_has_gitbooks_exact_body(sb):
 def test_private_book_is_404_when_not_allowed(sb):
     assert get(sb, "/book/ada/private-notes", token=None).status_code == 404
     other = sb.mint_token(user="grace")
-    assert get(sb, "/book/ada/private-notes", token=other).json() == {"error": "Not found",
-                                                                       "code": 404}
+    assert get(sb, "/book/ada/private-notes", token=other).json() == {
+        "error": "Not found",
+        "code": 404,
+    }
     book = get(sb, "/book/ada/private-notes").json()
     assert book["public"] is False and book["permissions"]["manage"] is True
 
@@ -84,8 +89,18 @@ def test_private_book_is_404_when_not_allowed(sb):
 def test_book_shape(sb):
     book = get(sb, "/book/" + sb.ids["book"], token=None).json()
     assert book["id"] == sb.ids["book"]
-    assert {"name", "title", "description", "public", "author", "language", "dates",
-            "permissions", "urls", "latestBuild"} <= set(book)
+    assert {
+        "name",
+        "title",
+        "description",
+        "public",
+        "author",
+        "language",
+        "dates",
+        "permissions",
+        "urls",
+        "latestBuild",
+    } <= set(book)
     assert set(book["author"]) >= {"username", "name"}
     assert set(book["language"]) == {"code", "name"}
     assert set(book["permissions"]) == {"read", "write", "manage"}
@@ -131,8 +146,7 @@ def test_authors_both_spellings_and_their_books(sb):
     assert one.json() == two.json() and one.json()["name"] == "Grace Hopper"
     assert "email" not in one.json()
     books = get(sb, "/authors/grace/books", token=None).json()
-    assert books["total"] == 2 and {b["author"]["username"] for b in books["list"]} == {
-        "grace"}
+    assert books["total"] == 2 and {b["author"]["username"] for b in books["list"]} == {"grace"}
     assert get(sb, "/authors/nobody", token=None).status_code == 404
     own = get(sb, "/authors/ada/books").json()["total"]
     public = get(sb, "/authors/ada/books", token=None).json()["total"]
@@ -164,11 +178,16 @@ def test_create_book(as_json):
         assert get(sb, "/books").json()["total"] == 74
         again = requests.post(sb.url + "/books", headers=auth, timeout=10, **send)
         assert again.status_code == 409
-        assert requests.post(sb.url + "/books", json={"title": ""}, headers=auth,
-                             timeout=10).status_code == 400
+        assert (
+            requests.post(
+                sb.url + "/books", json={"title": ""}, headers=auth, timeout=10
+            ).status_code
+            == 400
+        )
         assert requests.post(sb.url + "/books", json=fields, timeout=10).status_code == 401
-        other = requests.post(sb.url + "/books", json={**fields, "author": "grace"},
-                              headers=auth, timeout=10)
+        other = requests.post(
+            sb.url + "/books", json={**fields, "author": "grace"}, headers=auth, timeout=10
+        )
         assert other.status_code == 403
 
 

@@ -146,8 +146,9 @@ def test_page_as_markdown_or_document(sb):
 def test_space_search(sb):
     path = f"/spaces/{sb.ids['space']}/search"
     hits = get(sb, path, query="engine").json()
-    assert hits["count"] >= 2 and all("engine" in (h["title"] + h["description"]).lower()
-                                      for h in hits["items"])
+    assert hits["count"] >= 2 and all(
+        "engine" in (h["title"] + h["description"]).lower() for h in hits["items"]
+    )
     assert [h["rank"] for h in hits["items"]] == list(range(1, len(hits["items"]) + 1))
     assert get(sb, path).status_code == 400
     assert get(sb, path, query="x" * 513).status_code == 400
@@ -184,8 +185,7 @@ def test_collections_members_and_collection_spaces(sb):
 def test_space_and_html_space(sb):
     space = get(sb, f"/spaces/{sb.ids['html_space']}").json()
     assert space["object"] == "space" and space["title"] == "<img src=x onerror=alert(1)>"
-    assert get(sb, "/spaces/nope").json() == {"error": {"code": 404,
-                                                        "message": "Space not found"}}
+    assert get(sb, "/spaces/nope").json() == {"error": {"code": 404, "message": "Space not found"}}
 
 
 def test_other_users_do_not_see_foreign_orgs(sb):
@@ -220,7 +220,8 @@ def test_rate_limit_headers_on_every_authenticated_answer(sb):
     for path in ("/user", "/orgs", f"/spaces/{sb.ids['space']}", "/spaces/nope"):
         resp = get(sb, path)
         assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(
-            resp.headers), path
+            resp.headers
+        ), path
 
 
 def test_scopes_of_minted_tokens(sb):
@@ -228,11 +229,16 @@ def test_scopes_of_minted_tokens(sb):
     assert get(sb, f"/spaces/{sb.ids['space']}", token=tok).status_code == 200
     resp = get(sb, "/user", token=tok)
     assert resp.status_code == 403 and resp.json()["error"]["message"] == (
-        "Missing scope: user:read")
+        "Missing scope: user:read"
+    )
 
 
 def test_unknown_route_and_method(sb):
     assert get(sb, "/nope").json()["error"]["code"] == 404
-    resp = requests.post(f"{sb.url}/v1/user", json={},
-                         headers={"Authorization": f"Bearer {sb.personal_token}"}, timeout=10)
+    resp = requests.post(
+        f"{sb.url}/v1/user",
+        json={},
+        headers={"Authorization": f"Bearer {sb.personal_token}"},
+        timeout=10,
+    )
     assert resp.status_code == 405 and resp.json()["error"]["code"] == 405

@@ -28,9 +28,14 @@ def test_approve_in_a_browser_lands_on_the_callback_page(sb, browser):
     page = browser.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    url = f"{sb.url}/oauth/authorize?" + urlencode({
-        "client_id": sb.client_id, "redirect_uri": sb.redirect_uri, "response_type": "code",
-        "state": "s<1>"})
+    url = f"{sb.url}/oauth/authorize?" + urlencode(
+        {
+            "client_id": sb.client_id,
+            "redirect_uri": sb.redirect_uri,
+            "response_type": "code",
+            "state": "s<1>",
+        }
+    )
     page.goto(url)
     assert page.text_content("#app-name") == "gitbook_nb demo app"
     page.click("button.approve")
@@ -54,16 +59,31 @@ def test_callback_page_shows_the_browsers_own_address(sb, browser):
 def test_E6_html_client_name_renders_as_text(sb, browser):
     import requests
 
-    reg = requests.post(sb.url + "/register", timeout=10, json={
-        "client_name": "<img src=x onerror=alert(1)>",
-        "redirect_uris": ["http://127.0.0.1:9/callback"]}).json()
+    reg = requests.post(
+        sb.url + "/register",
+        timeout=10,
+        json={
+            "client_name": "<img src=x onerror=alert(1)>",
+            "redirect_uris": ["http://127.0.0.1:9/callback"],
+        },
+    ).json()
     page = browser.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(f"{sb.url}/authorize?" + urlencode({
-        "client_id": reg["client_id"], "redirect_uri": "http://127.0.0.1:9/callback",
-        "response_type": "code", "state": "s", "code_challenge": "a" * 43,
-        "code_challenge_method": "S256", "scope": "user:read"}))
+    page.goto(
+        f"{sb.url}/authorize?"
+        + urlencode(
+            {
+                "client_id": reg["client_id"],
+                "redirect_uri": "http://127.0.0.1:9/callback",
+                "response_type": "code",
+                "state": "s",
+                "code_challenge": "a" * 43,
+                "code_challenge_method": "S256",
+                "scope": "user:read",
+            }
+        )
+    )
     assert page.text_content("#app-name") == "<img src=x onerror=alert(1)>"
     assert page.locator("img").count() == 0 and dialogs == []
     page.close()

@@ -10,14 +10,15 @@ import requests
 
 from gitbook_nb.sandbox import Sandbox
 
-LEGACY_401 = {"error": "Authentication has failed (Invalid user, password or access token)",
-              "code": 401}
+LEGACY_401 = {
+    "error": "Authentication has failed (Invalid user, password or access token)",
+    "code": 401,
+}
 
 
 def get(sb: Sandbox, path: str, **kw) -> requests.Response:
     headers = {"Authorization": f"Bearer {sb.personal_token}"}
-    return requests.get(sb.url + path, headers=headers, timeout=30, allow_redirects=False,
-                        **kw)
+    return requests.get(sb.url + path, headers=headers, timeout=30, allow_redirects=False, **kw)
 
 
 def test_latency_on_one_path(sb):
@@ -69,10 +70,10 @@ def test_redirect_fault_to_another_loopback_server(sb):
         sb.add_fault("redirect", path="/v1/user", location=other.url + "/v1/user")
         resp = get(sb, "/v1/user")
         assert resp.status_code == 307 and resp.headers["Location"] == other.url + "/v1/user"
-        sb.add_fault("redirect", path="/oauth/access_token", location=other.url + "/x",
-                     code=308)
-        post = requests.post(sb.url + "/oauth/access_token", data={"code": "c"},
-                             allow_redirects=False, timeout=10)
+        sb.add_fault("redirect", path="/oauth/access_token", location=other.url + "/x", code=308)
+        post = requests.post(
+            sb.url + "/oauth/access_token", data={"code": "c"}, allow_redirects=False, timeout=10
+        )
         assert post.status_code == 308
 
 
@@ -98,8 +99,12 @@ def test_drip_sends_the_normal_body_slowly(sb):
     expected = get(sb, "/v1/user").json()
     sb.add_fault("drip", path="/v1/user", seconds=0.4, chunks=4)
     start = time.perf_counter()
-    resp = requests.get(sb.url + "/v1/user", stream=True, timeout=10,
-                        headers={"Authorization": f"Bearer {sb.personal_token}"})
+    resp = requests.get(
+        sb.url + "/v1/user",
+        stream=True,
+        timeout=10,
+        headers={"Authorization": f"Bearer {sb.personal_token}"},
+    )
     headers_at = time.perf_counter() - start
     chunks = list(resp.iter_content(chunk_size=None))
     total = time.perf_counter() - start

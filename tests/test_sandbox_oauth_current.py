@@ -22,9 +22,14 @@ def discover(sb: Sandbox) -> dict:
 
 
 def register(sb: Sandbox, redirect: str | None = None, name: str = "gitbook_nb tests") -> str:
-    meta = {"client_name": name, "redirect_uris": [redirect or "http://127.0.0.1:8765/callback"],
-            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
-            "token_endpoint_auth_method": "none", "application_type": "native"}
+    meta = {
+        "client_name": name,
+        "redirect_uris": [redirect or "http://127.0.0.1:8765/callback"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "application_type": "native",
+    }
     resp = requests.post(discover(sb)["registration_endpoint"], json=meta, timeout=10)
     assert resp.status_code == 201, resp.text
     body = resp.json()
@@ -35,14 +40,27 @@ def register(sb: Sandbox, redirect: str | None = None, name: str = "gitbook_nb t
 class Login:
     """One authorization request, as a client following GITBOOK.md would build it."""
 
-    def __init__(self, sb: Sandbox, client_id: str, scopes: str = "user:read space:read",
-                 redirect: str = "http://127.0.0.1:8765/callback", **override: str) -> None:
+    def __init__(
+        self,
+        sb: Sandbox,
+        client_id: str,
+        scopes: str = "user:read space:read",
+        redirect: str = "http://127.0.0.1:8765/callback",
+        **override: str,
+    ) -> None:
         self.sb, self.client_id, self.redirect = sb, client_id, redirect
         self.verifier, challenge = pkce_pair()
         self.state = secrets.token_urlsafe(32)
-        params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect,
-                  "state": self.state, "code_challenge": challenge,
-                  "code_challenge_method": "S256", "scope": scopes, **override}
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect,
+            "state": self.state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "scope": scopes,
+            **override,
+        }
         self.url = f"{sb.url}/authorize?{urlencode({k: v for k, v in params.items() if v})}"
 
     def redirected(self, approve: bool = True) -> dict[str, list[str]]:
@@ -54,23 +72,41 @@ class Login:
         return q["code"][0]
 
     def exchange(self, code: str, **override: str | None) -> requests.Response:
-        form = {"grant_type": "authorization_code", "code": code,
-                "redirect_uri": self.redirect, "client_id": self.client_id,
-                "code_verifier": self.verifier, **override}
-        return requests.post(f"{self.sb.url}/token",
-                             data={k: v for k, v in form.items() if v is not None},
-                             headers=ACCEPT, allow_redirects=False, timeout=10)
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect,
+            "client_id": self.client_id,
+            "code_verifier": self.verifier,
+            **override,
+        }
+        return requests.post(
+            f"{self.sb.url}/token",
+            data={k: v for k, v in form.items() if v is not None},
+            headers=ACCEPT,
+            allow_redirects=False,
+            timeout=10,
+        )
 
 
 def refresh(sb: Sandbox, client_id: str, refresh_token: str, **extra: str) -> requests.Response:
-    return requests.post(f"{sb.url}/token", data={
-        "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id,
-        **extra}, headers=ACCEPT, timeout=10)
+    return requests.post(
+        f"{sb.url}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": client_id,
+            **extra,
+        },
+        headers=ACCEPT,
+        timeout=10,
+    )
 
 
 def user(sb: Sandbox, token: str) -> requests.Response:
-    return requests.get(f"{sb.url}/v1/user", headers={"Authorization": f"Bearer {token}"},
-                        timeout=10)
+    return requests.get(
+        f"{sb.url}/v1/user", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
 
 
 def test_discovery_document(sb):
@@ -86,8 +122,15 @@ def test_discovery_document(sb):
     assert doc["response_types_supported"] == ["code"]
     scopes = doc["scopes_supported"]
     assert len(scopes) == 29 and len(set(scopes)) == 29
-    assert {"user:read", "organization:read", "space:read", "space:write", "site:read",
-            "site:insights:read", "change-request:merge"} <= set(scopes)
+    assert {
+        "user:read",
+        "organization:read",
+        "space:read",
+        "space:write",
+        "site:read",
+        "site:insights:read",
+        "change-request:merge",
+    } <= set(scopes)
 
 
 def test_registration_rules(sb):
@@ -96,8 +139,10 @@ def test_registration_rules(sb):
         {"redirect_uris": ["http://evil.example/cb"]},  # http only on loopback
         {"redirect_uris": []},
         {"redirect_uris": ["https://ok.example/cb#frag"]},
-        {"redirect_uris": ["https://ok.example/cb"], "token_endpoint_auth_method":
-         "client_secret_basic"},
+        {
+            "redirect_uris": ["https://ok.example/cb"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        },
         {"redirect_uris": ["https://ok.example/cb"], "grant_types": ["implicit"]},
     ]
     for meta in bad:
@@ -153,12 +198,15 @@ def test_denied_consent(sb):
     assert q["error"] == ["access_denied"] and q["state"] == [login.state]
 
 
-@pytest.mark.parametrize("override,error", [
-    ({"code_challenge": "", "code_challenge_method": ""}, "invalid_request"),
-    ({"code_challenge_method": "plain"}, "invalid_request"),
-    ({"scope": "user:read space:everything"}, "invalid_scope"),
-    ({"response_type": "token"}, "unsupported_response_type"),
-])
+@pytest.mark.parametrize(
+    "override,error",
+    [
+        ({"code_challenge": "", "code_challenge_method": ""}, "invalid_request"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"scope": "user:read space:everything"}, "invalid_scope"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+    ],
+)
 def test_authorize_errors_redirect_with_state(sb, override, error):
     login = Login(sb, register(sb), **override)
     q = login.redirected()
@@ -167,9 +215,11 @@ def test_authorize_errors_redirect_with_state(sb, override, error):
 
 def test_authorize_unknown_client_or_redirect_is_a_page(sb):
     client_id = register(sb)
-    for login in (Login(sb, "gbc_unknown"),
-                  Login(sb, client_id, redirect="http://127.0.0.1:8765/elsewhere"),
-                  Login(sb, sb.client_id)):  # the legacy app is not a current-flow client
+    for login in (
+        Login(sb, "gbc_unknown"),
+        Login(sb, client_id, redirect="http://127.0.0.1:8765/elsewhere"),
+        Login(sb, sb.client_id),
+    ):  # the legacy app is not a current-flow client
         resp = requests.get(login.url, allow_redirects=False, timeout=10)
         assert resp.status_code == 400 and "Location" not in resp.headers
 
@@ -229,13 +279,25 @@ def test_revocation_always_answers_200(sb):
     login = Login(sb, register(sb))
     tok = login.exchange(login.code()).json()
     revoke = sb.url + "/revoke"
-    assert requests.post(revoke, data={"token": "unknown", "client_id": login.client_id},
-                         timeout=10).status_code == 200
-    resp = requests.post(revoke, data={"token": tok["access_token"],
-                                       "client_id": login.client_id}, timeout=10)
+    assert (
+        requests.post(
+            revoke, data={"token": "unknown", "client_id": login.client_id}, timeout=10
+        ).status_code
+        == 200
+    )
+    resp = requests.post(
+        revoke, data={"token": tok["access_token"], "client_id": login.client_id}, timeout=10
+    )
     assert resp.status_code == 200 and user(sb, tok["access_token"]).status_code == 401
-    requests.post(revoke, data={"token": tok["refresh_token"], "client_id": login.client_id,
-                                "token_type_hint": "refresh_token"}, timeout=10)
+    requests.post(
+        revoke,
+        data={
+            "token": tok["refresh_token"],
+            "client_id": login.client_id,
+            "token_type_hint": "refresh_token",
+        },
+        timeout=10,
+    )
     assert refresh(sb, login.client_id, tok["refresh_token"]).status_code == 400
 
 
@@ -246,8 +308,7 @@ def test_scopes_are_enforced_with_a_403_naming_the_scope(sb):
     assert requests.get(f"{sb.url}/v1/user", headers=headers, timeout=10).status_code == 200
     denied = requests.get(f"{sb.url}/v1/orgs", headers=headers, timeout=10)
     assert denied.status_code == 403
-    assert denied.json() == {"error": {"code": 403,
-                                       "message": "Missing scope: organization:read"}}
+    assert denied.json() == {"error": {"code": 403, "message": "Missing scope: organization:read"}}
     denied = requests.get(f"{sb.url}/v1/spaces/{sb.ids['space']}", headers=headers, timeout=10)
     assert denied.json()["error"]["message"] == "Missing scope: space:read"
 
@@ -266,6 +327,7 @@ def test_E6_consent_page_escapes_an_html_client_name(sb):
 
 def test_token_endpoint_rejects_get_and_unknown_grant(sb):
     assert requests.get(sb.url + "/token", timeout=10).status_code == 405
-    resp = requests.post(sb.url + "/token", data={"grant_type": "password",
-                                                  "client_id": register(sb)}, timeout=10)
+    resp = requests.post(
+        sb.url + "/token", data={"grant_type": "password", "client_id": register(sb)}, timeout=10
+    )
     assert resp.json()["error"] == "unsupported_grant_type"

@@ -17,8 +17,13 @@ LEGACY_401 = "Authentication has failed (Invalid user, password or access token)
 
 def authorize_url(sb: Sandbox, **extra: str) -> tuple[str, str]:
     state = secrets.token_urlsafe(32)
-    params = {"client_id": sb.client_id, "redirect_uri": sb.redirect_uri,
-              "response_type": "code", "state": state, **extra}
+    params = {
+        "client_id": sb.client_id,
+        "redirect_uri": sb.redirect_uri,
+        "response_type": "code",
+        "state": state,
+        **extra,
+    }
     return f"{sb.url}/oauth/authorize?{urlencode(params)}", state
 
 
@@ -33,18 +38,30 @@ def get_code(sb: Sandbox, **extra: str) -> str:
     return q["code"][0]
 
 
-def exchange(sb: Sandbox, code: str, *, json_answer: bool = False, **fields: str
-             ) -> requests.Response:
-    form = {"client_id": sb.client_id, "client_secret": sb.client_secret, "code": code,
-            "grant_type": "authorization_code", **fields}
+def exchange(
+    sb: Sandbox, code: str, *, json_answer: bool = False, **fields: str
+) -> requests.Response:
+    form = {
+        "client_id": sb.client_id,
+        "client_secret": sb.client_secret,
+        "code": code,
+        "grant_type": "authorization_code",
+        **fields,
+    }
     headers = {"Accept": "application/json"} if json_answer else {}
-    return requests.post(f"{sb.url}/oauth/access_token", data=form, headers=headers,
-                         allow_redirects=False, timeout=10)
+    return requests.post(
+        f"{sb.url}/oauth/access_token",
+        data=form,
+        headers=headers,
+        allow_redirects=False,
+        timeout=10,
+    )
 
 
 def account(sb: Sandbox, token: str) -> requests.Response:
-    return requests.get(f"{sb.url}/account", headers={"Authorization": f"Bearer {token}"},
-                        timeout=10)
+    return requests.get(
+        f"{sb.url}/account", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
 
 
 @pytest.fixture
@@ -80,8 +97,7 @@ def test_full_flow_form_encoded_answer(sb):
 
 def test_json_answer_with_accept_header(sb):
     resp = exchange(sb, get_code(sb), json_answer=True)
-    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith(
-        "application/json")
+    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("application/json")
     body = resp.json()
     assert body["token_type"] == "bearer" and account(sb, body["access_token"]).ok
     assert resp.headers["Cache-Control"] == "no-store"
@@ -89,9 +105,12 @@ def test_json_answer_with_accept_header(sb):
 
 def test_client_credentials_in_basic_auth(sb):
     code = get_code(sb)
-    resp = requests.post(f"{sb.url}/oauth/access_token",
-                         data={"code": code, "grant_type": "authorization_code"},
-                         auth=(sb.client_id, sb.client_secret), timeout=10)
+    resp = requests.post(
+        f"{sb.url}/oauth/access_token",
+        data={"code": code, "grant_type": "authorization_code"},
+        auth=(sb.client_id, sb.client_secret),
+        timeout=10,
+    )
     assert "access_token" in parse_qs(resp.text)
 
 
@@ -102,8 +121,9 @@ def test_denied_consent_redirects_with_access_denied_and_state(sb):
 
 
 def test_state_is_only_echoed_when_sent(sb):
-    url = f"{sb.url}/oauth/authorize?" + urlencode({
-        "client_id": sb.client_id, "redirect_uri": sb.redirect_uri, "response_type": "code"})
+    url = f"{sb.url}/oauth/authorize?" + urlencode(
+        {"client_id": sb.client_id, "redirect_uri": sb.redirect_uri, "response_type": "code"}
+    )
     q = query_of(sb.approve(url))
     assert "code" in q and "state" not in q
 
@@ -113,10 +133,10 @@ def test_consent_is_single_use(sb):
     page = requests.get(url, timeout=10).text
     consent_id = page.split('name="consent_id" value="')[1].split('"')[0]
     form = {"consent_id": consent_id, "decision": "approve"}
-    first = requests.post(f"{sb.url}/oauth/authorize", data=form, allow_redirects=False,
-                          timeout=10)
-    second = requests.post(f"{sb.url}/oauth/authorize", data=form, allow_redirects=False,
-                           timeout=10)
+    first = requests.post(f"{sb.url}/oauth/authorize", data=form, allow_redirects=False, timeout=10)
+    second = requests.post(
+        f"{sb.url}/oauth/authorize", data=form, allow_redirects=False, timeout=10
+    )
     assert first.status_code == 302 and "code=" in first.headers["Location"]
     assert second.status_code == 400 and "Location" not in second.headers
 
@@ -168,8 +188,7 @@ def test_wrong_redirect_uri_at_token_both_styles(sb):
     finally:
         sb.error_style = "github"
     # the same redirect URI as at authorize is fine
-    assert "access_token" in parse_qs(exchange(sb, get_code(sb),
-                                               redirect_uri=sb.redirect_uri).text)
+    assert "access_token" in parse_qs(exchange(sb, get_code(sb), redirect_uri=sb.redirect_uri).text)
 
 
 def test_error_style_switches_at_run_time(sb):
@@ -202,8 +221,11 @@ def test_loopback_redirect_matches_any_port_but_nothing_else(sb):
     ok = f"http://127.0.0.1:{sb.port + 7}/callback"
     url, _ = authorize_url(sb, redirect_uri=ok)
     assert sb.approve(url).startswith(ok + "?code=")
-    for bad in ("http://localhost:8000/callback", f"http://127.0.0.1:{sb.port}/other",
-                "https://127.0.0.1/callback"):
+    for bad in (
+        "http://localhost:8000/callback",
+        f"http://127.0.0.1:{sb.port}/other",
+        "https://127.0.0.1/callback",
+    ):
         url, _ = authorize_url(sb, redirect_uri=bad)
         assert requests.get(url, allow_redirects=False, timeout=10).status_code == 400
 
@@ -222,10 +244,10 @@ def test_pkce_checked_when_a_challenge_was_sent(sb):
     verifier, challenge = pkce_pair()
     pkce = {"code_challenge": challenge, "code_challenge_method": "S256"}
     missing = exchange(sb, get_code(sb, **pkce), json_answer=True).json()
-    wrong = exchange(sb, get_code(sb, **pkce), code_verifier=pkce_pair()[0],
-                     json_answer=True).json()
-    right = exchange(sb, get_code(sb, **pkce), code_verifier=verifier,
-                     json_answer=True).json()
+    wrong = exchange(
+        sb, get_code(sb, **pkce), code_verifier=pkce_pair()[0], json_answer=True
+    ).json()
+    right = exchange(sb, get_code(sb, **pkce), code_verifier=verifier, json_answer=True).json()
     assert missing["error"] == wrong["error"] == "bad_verification_code"
     assert right["token_type"] == "bearer"
 
@@ -248,8 +270,9 @@ def test_duplicate_and_unsupported_parameters_redirect_with_error(sb):
 
 def test_E6_A8_callback_page_escapes_everything_and_refuses_framing(sb):
     evil = '"><script>alert(1)</script>'
-    resp = requests.get(f"{sb.url}/callback", params={"code": evil, "state": "s",
-                                                       "error": evil}, timeout=10)
+    resp = requests.get(
+        f"{sb.url}/callback", params={"code": evil, "state": "s", "error": evil}, timeout=10
+    )
     assert resp.status_code == 200
     assert "<script>alert(1)" not in resp.text
     assert "&lt;script&gt;" in resp.text or "%3Cscript%3E" in resp.text

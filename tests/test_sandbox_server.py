@@ -58,8 +58,9 @@ def test_keep_alive_on_one_connection(sb):
     conn = http.client.HTTPConnection(sb.host, sb.port, timeout=10)
     try:
         for _ in range(20):
-            conn.request("GET", "/v1/user", headers={
-                "Authorization": f"Bearer {sb.personal_token}"})
+            conn.request(
+                "GET", "/v1/user", headers={"Authorization": f"Bearer {sb.personal_token}"}
+            )
             resp = conn.getresponse()
             assert resp.status == 200 and resp.version == 11
             assert resp.getheader("Connection") != "close"
@@ -89,8 +90,13 @@ def test_headers_and_body_leave_in_one_send(sb):
         raw.sendall(b"GET /v1/ HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\n\r\n")
         data = raw.recv(65536)
         head, _, body = data.partition(b"\r\n\r\n")
-        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length")))
+        length = int(
+            next(
+                line.split(b":")[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+        )
         assert len(body) == length > 0
     finally:
         raw.close()
@@ -100,8 +106,14 @@ def test_concurrency_8_threads_2000_requests(sb):
     errors: list[str] = []
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
-    paths = ["/v1/user", "/v1/orgs", f"/v1/spaces/{sb.ids['space']}/content",
-             f"/v1/orgs/{sb.ids['org']}/spaces", "/account", "/books?limit=5"]
+    paths = [
+        "/v1/user",
+        "/v1/orgs",
+        f"/v1/spaces/{sb.ids['space']}/content",
+        f"/v1/orgs/{sb.ids['org']}/spaces",
+        "/account",
+        "/books?limit=5",
+    ]
 
     def worker(n: int) -> None:
         with requests.Session() as s:
@@ -126,8 +138,9 @@ def test_concurrency_8_threads_2000_requests(sb):
 
 
 def test_request_log(sb):
-    requests.post(sb.url + "/oauth/access_token", data={"code": "abc", "client_id": "x"},
-                  timeout=10)
+    requests.post(
+        sb.url + "/oauth/access_token", data={"code": "abc", "client_id": "x"}, timeout=10
+    )
     entry = sb.requests[-1]
     assert (entry.method, entry.path, entry.status) == ("POST", "/oauth/access_token", 200)
     assert entry.form["code"] == ["abc"] and b"code=abc" in entry.body
@@ -148,8 +161,11 @@ def test_approve_refuses_foreign_urls_and_reports_bad_requests(sb):
 def test_command_line_prints_url_and_credentials():
     proc = subprocess.Popen(
         [sys.executable, "-m", "gitbook_nb.sandbox", "--port", "0", "--books", "120"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=os.path.dirname(os.path.dirname(__file__)))
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
     try:
         lines = []
         assert proc.stdout is not None
@@ -161,8 +177,9 @@ def test_command_line_prints_url_and_credentials():
         url = text.split("running at ")[1].split()[0]
         token = text.split("personal token:")[1].split()[0]
         assert "demo client id:" in text and "demo client secret:" in text
-        books = requests.get(url + "/books", headers={"Authorization": f"Bearer {token}"},
-                             timeout=10).json()
+        books = requests.get(
+            url + "/books", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()
         assert books["total"] == 120
     finally:
         proc.send_signal(signal.SIGINT)

@@ -22,17 +22,28 @@ def Clock() -> FakeClock:  # noqa: N802 - reads like the class it returns
 
 def current(sb, clock=None, **extra) -> KernelSession:
     ks = KernelSession(environ={}, clock=clock or Clock())
-    ks.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url,
-                 redirect_uri=sb.redirect_uri, **extra)
+    ks.configure(
+        flow="current",
+        api_url=sb.url + "/v1",
+        oauth_url=sb.url,
+        redirect_uri=sb.redirect_uri,
+        **extra,
+    )
     return ks
 
 
 def legacy(sb, secret=None, **extra) -> KernelSession:
     ks = KernelSession(environ={}, clock=Clock())
-    ks.configure(profile="legacy", api_url=sb.url, authorize_url=sb.url + "/oauth/authorize",
-                 token_url=sb.url + "/oauth/access_token", client_id=sb.client_id,
-                 client_secret=Secret(secret or sb.client_secret), redirect_uri=sb.redirect_uri,
-                 **extra)
+    ks.configure(
+        profile="legacy",
+        api_url=sb.url,
+        authorize_url=sb.url + "/oauth/authorize",
+        token_url=sb.url + "/oauth/access_token",
+        client_id=sb.client_id,
+        client_secret=Secret(secret or sb.client_secret),
+        redirect_uri=sb.redirect_uri,
+        **extra,
+    )
     return ks
 
 
@@ -198,8 +209,9 @@ def test_F4_logout_revokes_and_forgets(sb):
     assert out["revoked"] and ks.token is None
     import requests
 
-    answer = requests.get(sb.url + "/v1/user", headers={"Authorization": f"Bearer {access}"},
-                          timeout=5)
+    answer = requests.get(
+        sb.url + "/v1/user", headers={"Authorization": f"Bearer {access}"}, timeout=5
+    )
     assert answer.status_code == 401
 
 
@@ -213,10 +225,19 @@ def test_env_token_is_used_with_a_note(sb):
 
 
 def test_F1_persistent_store_refused_on_binder(sb, tmp_path):
-    ks = KernelSession(environ={"BINDER_LAUNCH_HOST": "https://mybinder.org/",
-                                "JUPYTERHUB_SERVICE_PREFIX": "/user/x/"})
-    ks.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url,
-                 token_store="file", token_file=str(tmp_path / "t.json"))
+    ks = KernelSession(
+        environ={
+            "BINDER_LAUNCH_HOST": "https://mybinder.org/",
+            "JUPYTERHUB_SERVICE_PREFIX": "/user/x/",
+        }
+    )
+    ks.configure(
+        flow="current",
+        api_url=sb.url + "/v1",
+        oauth_url=sb.url,
+        token_store="file",
+        token_file=str(tmp_path / "t.json"),
+    )
     with pytest.raises(errors.ConfigError):
         ks.login_with_token(sb.personal_token)
     assert not (tmp_path / "t.json").exists()
@@ -225,20 +246,35 @@ def test_F1_persistent_store_refused_on_binder(sb, tmp_path):
 def test_F4_file_store_status_and_logout_remove_it_everywhere(sb, tmp_path):
     path = tmp_path / "gitbook" / "tokens.json"
     ks = KernelSession(environ={})
-    ks.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url,
-                 token_store="file", token_file=str(path))
+    ks.configure(
+        flow="current",
+        api_url=sb.url + "/v1",
+        oauth_url=sb.url,
+        token_store="file",
+        token_file=str(path),
+    )
     ks.login_with_token(sb.personal_token)
     assert "file" in ks.status()["token_stored_in"]
     # a new kernel with the same opt-in reads it back
     again = KernelSession(environ={})
-    again.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url,
-                    token_store="file", token_file=str(path))
+    again.configure(
+        flow="current",
+        api_url=sb.url + "/v1",
+        oauth_url=sb.url,
+        token_store="file",
+        token_file=str(path),
+    )
     assert again.whoami()["name"] == sb.user
     again.logout()
     assert not path.exists() or sb.personal_token not in path.read_text()
     third = KernelSession(environ={})
-    third.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url,
-                    token_store="file", token_file=str(path))
+    third.configure(
+        flow="current",
+        api_url=sb.url + "/v1",
+        oauth_url=sb.url,
+        token_store="file",
+        token_file=str(path),
+    )
     assert third.token is None
 
 
@@ -263,8 +299,12 @@ def test_E3_nothing_secret_is_logged_at_debug(sb):
         redirect = sb.approve(flow.authorize_url)
         ks.finish_login(redirect)
         ks.request("GET", "/account")
-        secrets_seen = [ks.token.access_token.reveal(), sb.client_secret,
-                        flow.verifier.reveal(), flow.state.reveal()]
+        secrets_seen = [
+            ks.token.access_token.reveal(),
+            sb.client_secret,
+            flow.verifier.reveal(),
+            flow.state.reveal(),
+        ]
     finally:
         root.removeHandler(handler)
         root.setLevel(old)

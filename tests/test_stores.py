@@ -27,18 +27,26 @@ KEY = ("api.gitbook.com", "cid")
 
 
 def make_token(**kw) -> Token:
-    fields = dict(access_token=Secret("gb_api_" + secrets.token_urlsafe(20)),
-                  refresh_token=Secret(secrets.token_urlsafe(20)), expires_at=2_000_000_000.0,
-                  scope=("user:read", "space:read"), issuer=KEY[0], client_id=KEY[1],
-                  obtained_at=1_700_000_000.0)
+    fields = dict(
+        access_token=Secret("gb_api_" + secrets.token_urlsafe(20)),
+        refresh_token=Secret(secrets.token_urlsafe(20)),
+        expires_at=2_000_000_000.0,
+        scope=("user:read", "space:read"),
+        issuer=KEY[0],
+        client_id=KEY[1],
+        obtained_at=1_700_000_000.0,
+    )
     fields.update(kw)
     return Token(**fields)
 
 
 def same(a: Token, b: Token) -> bool:
-    return (a.access_token == b.access_token and a.refresh_token == b.refresh_token
-            and (a.expires_at, a.scope, a.issuer, a.client_id, a.obtained_at, a.token_type)
-            == (b.expires_at, b.scope, b.issuer, b.client_id, b.obtained_at, b.token_type))
+    return (
+        a.access_token == b.access_token
+        and a.refresh_token == b.refresh_token
+        and (a.expires_at, a.scope, a.issuer, a.client_id, a.obtained_at, a.token_type)
+        == (b.expires_at, b.scope, b.issuer, b.client_id, b.obtained_at, b.token_type)
+    )
 
 
 @pytest.fixture
@@ -50,8 +58,11 @@ def path(tmp_path):
 
 
 def test_F1_persistence_refused_on_binder_and_hubs():
-    for env in ({"BINDER_REQUEST": "v2/gh/x"}, {"BINDER_LAUNCH_HOST": "https://mybinder.org/"},
-                {"REPO_DIR": "/home/jovyan", "BINDER_PERSISTENT_REQUEST": "x"}):
+    for env in (
+        {"BINDER_REQUEST": "v2/gh/x"},
+        {"BINDER_LAUNCH_HOST": "https://mybinder.org/"},
+        {"REPO_DIR": "/home/jovyan", "BINDER_PERSISTENT_REQUEST": "x"},
+    ):
         ok, reason = persistence_allowed(env)
         assert not ok and "Binder" in reason
     for env in ({"JUPYTERHUB_API_TOKEN": "x"}, {"JUPYTERHUB_SERVICE_PREFIX": "/user/a/"}):
@@ -218,10 +229,17 @@ def test_F2_open_directory_refused(tmp_path):
     assert not (shared / "tokens.json").exists()
 
 
-@pytest.mark.parametrize("content", [
-    b"not json at all SECRETCONTENT", b'{"version": 1, "tokens": [{"access_token": 5}]}',
-    b'{"version": 99, "tokens": []}', b"[]", b"\xff\xfe", b"[" * 100_000,
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"not json at all SECRETCONTENT",
+        b'{"version": 1, "tokens": [{"access_token": 5}]}',
+        b'{"version": 99, "tokens": []}',
+        b"[]",
+        b"\xff\xfe",
+        b"[" * 100_000,
+    ],
+)
 def test_F2_corrupt_file_is_a_cache_miss_with_one_line_warning(path, content):
     store = FileStore(path)
     store.set(KEY, make_token())
@@ -281,14 +299,24 @@ def plaintext_backend():
 
 
 def chain_of(*backends):
-    cls = type("ChainerBackend", (chainer.ChainerBackend,),
-               {"backends": property(lambda self: list(backends))})
+    cls = type(
+        "ChainerBackend",
+        (chainer.ChainerBackend,),
+        {"backends": property(lambda self: list(backends))},
+    )
     return cls()
 
 
-@pytest.mark.parametrize("make", [fail.Keyring, null.Keyring, plaintext_backend,
-                                  lambda: chain_of(), lambda: chain_of(MemoryKeyring(),
-                                                                      plaintext_backend())])
+@pytest.mark.parametrize(
+    "make",
+    [
+        fail.Keyring,
+        null.Keyring,
+        plaintext_backend,
+        lambda: chain_of(),
+        lambda: chain_of(MemoryKeyring(), plaintext_backend()),
+    ],
+)
 def test_F3_keyring_refuses_backends_that_do_not_protect(make):
     with pytest.raises(StorageError) as info:
         KeyringStore(backend=make())

@@ -20,9 +20,21 @@ def raw() -> str:
 
 def test_E1_secret_repr_str_format_and_fstring_are_masked(raw):
     s = Secret(raw)
-    shown = [repr(s), str(s), format(s), format(s, ">40"), f"{s}", f"{s!r}", f"{s!s}",
-             "%s" % s, "%r" % s, "{}".format(s),  # noqa: UP031, UP032 - the old spellings too
-             str([s]), str({"k": s}), str((s,))]
+    shown = [
+        repr(s),
+        str(s),
+        format(s),
+        format(s, ">40"),
+        f"{s}",
+        f"{s!r}",
+        f"{s!s}",
+        "%s" % s,  # noqa: UP031 - the old spelling too
+        "%r" % s,  # noqa: UP031
+        "{}".format(s),  # noqa: UP031, UP032 - the old spellings too
+        str([s]),
+        str({"k": s}),
+        str((s,)),
+    ]
     for text in shown:
         assert raw not in text
         assert MASK in text
@@ -77,8 +89,13 @@ def test_E1_secret_equality_is_constant_time_and_not_with_str(raw):
 
 def test_E1_token_repr_shows_only_masks(raw):
     refresh = secrets.token_urlsafe(20)
-    tok = Token(access_token=Secret(raw), refresh_token=Secret(refresh), issuer="api.gitbook.com",
-                client_id="cid", scope=("user:read",))
+    tok = Token(
+        access_token=Secret(raw),
+        refresh_token=Secret(refresh),
+        issuer="api.gitbook.com",
+        client_id="cid",
+        scope=("user:read",),
+    )
     for text in (repr(tok), str(tok), f"{tok}", repr([tok]), repr(tok.with_changes(source="x"))):
         assert raw not in text and refresh not in text
         assert MASK in text

@@ -44,11 +44,13 @@ def made() -> Iterator[list[LoginWidget]]:
 
 @pytest.fixture
 def make(made):
-    def _make(session: KernelSession, *, env: E.Environment = LOCAL, mode: str | None = None,
-              **settings) -> LoginWidget:
+    def _make(
+        session: KernelSession, *, env: E.Environment = LOCAL, mode: str | None = None, **settings
+    ) -> LoginWidget:
         w = login(session=session, environment_=env, mode=mode, display=False, **settings)
         made.append(w)
         return w
+
     return _make
 
 
@@ -124,9 +126,14 @@ def _free_port() -> int:
 def legacy_settings(sb, redirect_uri: str) -> dict:
     """A "registered app" on the shared sandbox, configured like a real legacy app."""
     sb.register_redirect_uri(redirect_uri)
-    return {"profile": "legacy", "api_url": sb.url, "authorize_url": f"{sb.url}/oauth/authorize",
-            "token_url": f"{sb.url}/oauth/access_token", "client_id": sb.client_id,
-            "redirect_uri": redirect_uri}
+    return {
+        "profile": "legacy",
+        "api_url": sb.url,
+        "authorize_url": f"{sb.url}/oauth/authorize",
+        "token_url": f"{sb.url}/oauth/access_token",
+        "client_id": sb.client_id,
+        "redirect_uri": redirect_uri,
+    }
 
 
 def test_legacy_app_secret_from_env_and_its_fixed_loopback_redirect(sb, make):
@@ -169,8 +176,13 @@ def test_E4_legacy_secret_via_password_fallback_is_cleared(sb, make):
         signed_in(w, sb.user)
         assert w._password.value == "" and w._password.layout.display == "none"
         q = query(redirected)
-        assert_clean(sb.client_secret, q["code"][0], q["state"][0],
-                     session.token.access_token.reveal(), w._flow.verifier.reveal())
+        assert_clean(
+            sb.client_secret,
+            q["code"][0],
+            q["state"][0],
+            session.token.access_token.reveal(),
+            w._flow.verifier.reveal(),
+        )
     finally:
         session.close()
 
@@ -405,8 +417,11 @@ def test_submit_before_start_in_proxy_mode(ks, make):
 
 # --------------------------------------------------------------------------- run-all safety
 def test_gitbook_token_skips_the_login(sandbox, make):
-    env = {**os.environ, "GITBOOK_TOKEN": sandbox.personal_token,
-           "GITBOOK_API_URL": sandbox.url + "/v1"}
+    env = {
+        **os.environ,
+        "GITBOOK_TOKEN": sandbox.personal_token,
+        "GITBOOK_API_URL": sandbox.url + "/v1",
+    }
     session = KernelSession(environ=env)
     try:
         w = make(session)
@@ -434,10 +449,17 @@ def test_proxy_mode_login_as_the_browser_would_do_it(ks, make, profile):
     """/start through a (simulated) proxy: public redirect URI, sandbox consent, callback."""
     w = make(ks, env=HUB, profile=profile)
     lst = w._listener
-    headers = {"Host": "hub.example.org", "X-Forwarded-Proto": "https",
-               "X-Forwarded-Context": f"/user/ada/proxy/{lst.port}"}
-    r = HTTP.get(f"http://127.0.0.1:{lst.port}/start?n={lst.start_nonce}", headers=headers,
-                 allow_redirects=False, timeout=30)
+    headers = {
+        "Host": "hub.example.org",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Context": f"/user/ada/proxy/{lst.port}",
+    }
+    r = HTTP.get(
+        f"http://127.0.0.1:{lst.port}/start?n={lst.start_nonce}",
+        headers=headers,
+        allow_redirects=False,
+        timeout=30,
+    )
     assert r.status_code == 302, r.text
     sb = ks.sandbox
     location = r.headers["Location"]
@@ -448,8 +470,7 @@ def test_proxy_mode_login_as_the_browser_would_do_it(ks, make, profile):
     redirected = sb.approve(kernel_side)
     assert redirected.startswith(public_cb + "?")
     # the proxy would strip its prefix: the listener sees /callback?...
-    r = HTTP.get(f"http://127.0.0.1:{lst.port}/callback?{urlsplit(redirected).query}",
-                 timeout=30)
+    r = HTTP.get(f"http://127.0.0.1:{lst.port}/callback?{urlsplit(redirected).query}", timeout=30)
     assert "Signed in as" in r.text
     signed_in(w, sb.user)
     q = query(redirected)
@@ -476,8 +497,13 @@ def test_E4_embed_data_clean_after_a_full_listener_login(ks, make):
     HTTP.get(redirected, timeout=30)
     signed_in(w, ks.sandbox.user)
     tok = ks.token
-    assert_clean(query(redirected)["code"][0], state, verifier, tok.access_token.reveal(),
-                 tok.refresh_token.reveal())
+    assert_clean(
+        query(redirected)["code"][0],
+        state,
+        verifier,
+        tok.access_token.reveal(),
+        tok.refresh_token.reveal(),
+    )
 
 
 def test_close_cancels_and_removes_the_views(ks, make):
@@ -528,10 +554,19 @@ def test_E4_notebook_saved_with_widget_state_has_no_secret(tmp_path, monkeypatch
         if name.startswith(("JUPYTERHUB_", "BINDER_", "VSCODE_", "COLAB_")):
             monkeypatch.delenv(name)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in NOTEBOOK_CELLS])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    client = NotebookClient(nb, timeout=120, startup_timeout=60, kernel_name="python3",
-                            store_widget_state=True, resources={"metadata": {"path": tmp_path}})
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    client = NotebookClient(
+        nb,
+        timeout=120,
+        startup_timeout=60,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": tmp_path}},
+    )
     client.execute()
     saved = nbformat.writes(nb)
     (tmp_path / "executed.ipynb").write_text(saved)

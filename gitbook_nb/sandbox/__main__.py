@@ -13,16 +13,18 @@ from .app import Sandbox
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gitbook_nb.sandbox",
-                                     description="Run the GitBook sandbox on 127.0.0.1.")
+    parser = argparse.ArgumentParser(
+        prog="python -m gitbook_nb.sandbox", description="Run the GitBook sandbox on 127.0.0.1."
+    )
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     parser.add_argument("--books", type=int, default=None, help="number of books of 'ada'")
     parser.add_argument("--spaces", type=int, default=None, help="spaces in the first org")
     parser.add_argument("--error-style", choices=("github", "rfc6749"), default="github")
     args = parser.parse_args(argv)
     try:  # Ctrl-C may come at any moment, even while starting or stopping
-        with Sandbox(args.port, books=args.books, spaces=args.spaces,
-                     error_style=args.error_style) as sb:
+        with Sandbox(
+            args.port, books=args.books, spaces=args.spaces, error_style=args.error_style
+        ) as sb:
             print(f"GitBook sandbox running at {sb.url}  (current API: {sb.url}/v1)")
             print(f"  demo client id:     {sb.client_id}")
             print(f"  demo client secret: {sb.client_secret}")

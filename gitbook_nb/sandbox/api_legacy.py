@@ -42,8 +42,12 @@ def _viewer(sb: Sandbox, req: Request) -> User | None:
 
 def user_json(sb: Sandbox, u: User, *, with_email: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "type": "User", "id": u.id, "username": u.username, "name": u.name,
-        "location": u.location, "website": u.website,
+        "type": "User",
+        "id": u.id,
+        "username": u.username,
+        "name": u.name,
+        "location": u.location,
+        "website": u.website,
         "urls": {"profile": f"{sb.url}/@{u.username}", "avatar": f"{sb.url}/avatars/{u.id}"},
         "dates": {"created": stamp(len(u.username) * 100)},
     }
@@ -57,17 +61,29 @@ def book_json(sb: Sandbox, b: Book, viewer: User | None) -> dict[str, Any]:
     own = viewer is not None and viewer.username == b.owner
     read = f"{sb.url}/read/book/{b.id}"
     return {
-        "id": b.id, "name": b.name, "title": b.title, "description": b.description,
-        "public": b.public, "status": "published", "topics": [b.topic],
+        "id": b.id,
+        "name": b.name,
+        "title": b.title,
+        "description": b.description,
+        "public": b.public,
+        "status": "published",
+        "topics": [b.topic],
         "author": {"username": b.owner, "name": owner.name if owner else b.owner},
         "language": {"code": b.language[0], "name": b.language[1]},
         "dates": {"created": stamp(b.hours), "build": stamp(b.hours + 5)},
         "permissions": {"read": True, "write": own, "manage": own},
-        "urls": {"access": f"{sb.url}/book/{b.id}", "homepage": f"{sb.url}/@{b.id}",
-                 "read": read, "edit": f"{sb.url}/edit/{b.id}",
-                 "download": {"pdf": f"{read}.pdf", "epub": f"{read}.epub"}},
-        "latestBuild": {"version": f"1.0.{int(b.hours) % 97}", "started": stamp(b.hours + 5),
-                        "finished": stamp(b.hours + 5.1)},
+        "urls": {
+            "access": f"{sb.url}/book/{b.id}",
+            "homepage": f"{sb.url}/@{b.id}",
+            "read": read,
+            "edit": f"{sb.url}/edit/{b.id}",
+            "download": {"pdf": f"{read}.pdf", "epub": f"{read}.epub"},
+        },
+        "latestBuild": {
+            "version": f"1.0.{int(b.hours) % 97}",
+            "started": stamp(b.hours + 5),
+            "finished": stamp(b.hours + 5.1),
+        },
     }
 
 
@@ -91,8 +107,14 @@ def route(sb: Sandbox, req: Request) -> Response:
 def _get(sb: Sandbox, req: Request, path: str, viewer: User | None) -> Response:
     data = sb.data
     if path == "/":
-        return json_response(200, {"type": "GitBook", "version": "2.6.7-sandbox",
-                                   "urls": {"main": sb.url + "/", "api": sb.url + "/"}})
+        return json_response(
+            200,
+            {
+                "type": "GitBook",
+                "version": "2.6.7-sandbox",
+                "urls": {"main": sb.url + "/", "api": sb.url + "/"},
+            },
+        )
     if path == "/account":
         if viewer is None:
             return legacy_error(401, LEGACY_401)
@@ -100,14 +122,14 @@ def _get(sb: Sandbox, req: Request, path: str, viewer: User | None) -> Response:
     if path == "/books":
         if viewer is None:
             return legacy_error(401, LEGACY_401)
-        return legacy_page(req, data.books_of(viewer.username),
-                           lambda b: book_json(sb, b, viewer))
+        return legacy_page(req, data.books_of(viewer.username), lambda b: book_json(sb, b, viewer))
     if path == "/books/all":
         return legacy_page(req, data.all_public_books(), lambda b: book_json(sb, b, viewer))
     if path == "/topics":
         q = (req.arg("q") or "").casefold()
-        topics = [{"id": t, "name": t, "books": 1 + len(t) % 7} for t in TOPICS
-                  if q in t.casefold()]
+        topics = [
+            {"id": t, "name": t, "books": 1 + len(t) % 7} for t in TOPICS if q in t.casefold()
+        ]
         return legacy_page(req, topics, lambda t: t)
     if m := _BOOK.fullmatch(path):
         owner, name = unquote(m[1]), unquote(m[2])
@@ -149,8 +171,9 @@ def _create_book(sb: Sandbox, req: Request, viewer: User | None) -> Response:
     if not isinstance(title, str) or not title.strip():
         return legacy_error(400, "A title is required")
     name = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "book"
-    book = Book(author, name, title, str(body.get("description") or ""),
-                hours=9000.0 + len(sb.data.created))
+    book = Book(
+        author, name, title, str(body.get("description") or ""), hours=9000.0 + len(sb.data.created)
+    )
     if not sb.data.add_book(book):
         return legacy_error(409, f"A book named {name} already exists")
     return json_response(201, book_json(sb, book, viewer))

@@ -29,6 +29,7 @@ def _get(pattern: str, scope: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         _ROUTES.append((re.compile(pattern), scope, fn))
         return fn
+
     return register
 
 
@@ -36,8 +37,9 @@ def route(sb: Sandbox, req: Request) -> Response:
     path = req.path[3:].rstrip("/") or "/"
     if path == "/":
         return json_response(200, {"version": "sandbox-1.0", "build": "2024-06-01T00:00:00Z"})
-    found = next(((m, scope, fn) for pattern, scope, fn in _ROUTES
-                  if (m := pattern.fullmatch(path))), None)
+    found = next(
+        ((m, scope, fn) for pattern, scope, fn in _ROUTES if (m := pattern.fullmatch(path))), None
+    )
     if found is None:
         return v1_error(404, f"No route for {req.method} {req.path}")
     match, scope, handler = found
@@ -47,12 +49,20 @@ def route(sb: Sandbox, req: Request) -> Response:
     info = sb.store.lookup(tok)
     status = "revoked" if req.revoked_fault else sb.store.status(info)
     if status != "ok" or info is None:
-        return v1_error(401, {"invalid": "Invalid access token",
-                              "revoked": "The access token has been revoked",
-                              "expired": "The access token has expired"}.get(status, status))
+        return v1_error(
+            401,
+            {
+                "invalid": "Invalid access token",
+                "revoked": "The access token has been revoked",
+                "expired": "The access token has expired",
+            }.get(status, status),
+        )
     allowed, remaining, reset = sb.store.hit(tok, sb.rate_limit)
-    limits = {"X-RateLimit-Limit": str(sb.rate_limit), "X-RateLimit-Remaining": str(remaining),
-              "X-RateLimit-Reset": str(reset)}
+    limits = {
+        "X-RateLimit-Limit": str(sb.rate_limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": str(reset),
+    }
     if not allowed:
         return v1_error(429, "API rate limit exceeded, please retry later", limits)
     if req.method != "GET":
@@ -68,8 +78,11 @@ def route(sb: Sandbox, req: Request) -> Response:
 
 
 def _org_ids(sb: Sandbox, viewer: User) -> list[str]:
-    return [o.id for o in sb.data.orgs
-            if any(u.username == viewer.username for u, _ in sb.data.members_of(o.id))]
+    return [
+        o.id
+        for o in sb.data.orgs
+        if any(u.username == viewer.username for u, _ in sb.data.members_of(o.id))
+    ]
 
 
 def _space(sb: Sandbox, viewer: User, space_id: str) -> Space | None:
@@ -97,16 +110,18 @@ def _org_or_404(sb: Sandbox, viewer: User, org_id: str) -> bool:
 def _org_spaces(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> Response:
     if not _org_or_404(sb, viewer, m[1]):
         return v1_error(404, "Organization not found")
-    return v1_page(req, sb.cursors, sb.data.org_spaces.get(m[1], ()),
-                   lambda s: obj.space(sb.url, s, sb.data))
+    return v1_page(
+        req, sb.cursors, sb.data.org_spaces.get(m[1], ()), lambda s: obj.space(sb.url, s, sb.data)
+    )
 
 
 @_get(r"/orgs/([^/]+)/collections", "space:read")
 def _org_collections(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> Response:
     if not _org_or_404(sb, viewer, m[1]):
         return v1_error(404, "Organization not found")
-    return v1_page(req, sb.cursors, sb.data.collections_of(m[1]),
-                   lambda c: obj.collection(sb.url, c))
+    return v1_page(
+        req, sb.cursors, sb.data.collections_of(m[1]), lambda c: obj.collection(sb.url, c)
+    )
 
 
 @_get(r"/orgs/([^/]+)/members", "organization:members:read")
@@ -114,8 +129,9 @@ def _org_members(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> R
     if not _org_or_404(sb, viewer, m[1]):
         return v1_error(404, "Organization not found")
     members = list(enumerate(sb.data.members_of(m[1])))
-    return v1_page(req, sb.cursors, members,
-                   lambda im: obj.member(sb.url, im[1][0], im[1][1], im[0]))
+    return v1_page(
+        req, sb.cursors, members, lambda im: obj.member(sb.url, im[1][0], im[1][1], im[0])
+    )
 
 
 def _query(req: Request) -> str | Response:
@@ -127,8 +143,9 @@ def _query(req: Request) -> str | Response:
     return query
 
 
-def _hits(space: Space, nodes: tuple[PageNode, ...], needle: str
-          ) -> list[tuple[PageNode, str, tuple[PageNode, ...]]]:
+def _hits(
+    space: Space, nodes: tuple[PageNode, ...], needle: str
+) -> list[tuple[PageNode, str, tuple[PageNode, ...]]]:
     found = []
     for node, ancestors in walk(nodes):
         if needle in node.title.casefold() or needle in node.body.casefold():
@@ -152,10 +169,15 @@ def _org_search(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> Re
 
     def render(item: tuple[Space, list]) -> dict:
         space, hits = item
-        return {"type": "space", "id": space.id, "title": space.title,
-                "score": round(1.0 + len(hits), 4),
-                "pages": [obj.search_page(sb.url, space, n, p, a, i + 1)
-                          for i, (n, p, a) in enumerate(hits)]}
+        return {
+            "type": "space",
+            "id": space.id,
+            "title": space.title,
+            "score": round(1.0 + len(hits), 4),
+            "pages": [
+                obj.search_page(sb.url, space, n, p, a, i + 1) for i, (n, p, a) in enumerate(hits)
+            ],
+        }
 
     return v1_page(req, sb.cursors, results, render, scope=f"{req.path}?{query}")
 
@@ -201,8 +223,13 @@ def _space_search(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> 
         return query
     hits = _hits(space, sb.data.tree(space), query.casefold())
     ranked = [(n, p, a, i + 1) for i, (n, p, a) in enumerate(hits)]
-    return v1_page(req, sb.cursors, ranked,
-                   lambda h: obj.search_page(sb.url, space, *h), scope=f"{req.path}?{query}")
+    return v1_page(
+        req,
+        sb.cursors,
+        ranked,
+        lambda h: obj.search_page(sb.url, space, *h),
+        scope=f"{req.path}?{query}",
+    )
 
 
 @_get(r"/spaces/([^/]+)/change-requests", "space:read")
@@ -214,8 +241,13 @@ def _change_requests(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) 
     if status not in _CR_STATUSES:
         return v1_error(400, f"status must be one of {', '.join(_CR_STATUSES)}")
     crs = [c for c in sb.data.change_requests(space) if c.status == status]
-    return v1_page(req, sb.cursors, crs, lambda c: obj.change_request(sb.url, c, sb.data),
-                   scope=f"{req.path}?{status}")
+    return v1_page(
+        req,
+        sb.cursors,
+        crs,
+        lambda c: obj.change_request(sb.url, c, sb.data),
+        scope=f"{req.path}?{status}",
+    )
 
 
 @_get(r"/collections/([^/]+)/spaces", "space:read")
@@ -223,5 +255,9 @@ def _collection_spaces(sb: Sandbox, req: Request, m: re.Match[str], viewer: User
     coll = sb.data.collection(m[1])
     if coll is None or coll.org not in _org_ids(sb, viewer):
         return v1_error(404, "Collection not found")
-    return v1_page(req, sb.cursors, sb.data.spaces_in_collection(coll.id),
-                   lambda s: obj.space(sb.url, s, sb.data))
+    return v1_page(
+        req,
+        sb.cursors,
+        sb.data.spaces_in_collection(coll.id),
+        lambda s: obj.space(sb.url, s, sb.data),
+    )

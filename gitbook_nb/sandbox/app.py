@@ -51,10 +51,18 @@ class LoggedRequest:
 class Sandbox:
     """A GitBook look-alike on 127.0.0.1 (legacy API + OAuth at the root, current API at /v1)."""
 
-    def __init__(self, port: int = 0, *, host: str = "127.0.0.1", books: int | None = None,
-                 spaces: int | None = None, error_style: str = "github",
-                 access_token_ttl: float = 3600, rate_limit: int = 5000,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        books: int | None = None,
+        spaces: int | None = None,
+        error_style: str = "github",
+        access_token_ttl: float = 3600,
+        rate_limit: int = 5000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError("the sandbox binds a loopback address only (127.0.0.1 or ::1)")
         self.host, self.port = host, port
@@ -95,10 +103,14 @@ class Sandbox:
         data = self.data
         spaces = data.org_spaces[data.orgs[0].id][:2]  # seeded: "main", then the HTML one
         return {
-            "org": data.orgs[0].id, "space": spaces[0].id,
-            "page": data.tree(spaces[0])[0].id, "collection": data.collections[0].id,
-            "book": "ada/notes-on-the-engine", "user": DEFAULT_USER.id,
-            "username": DEFAULT_USER.username, "html_space": spaces[-1].id,
+            "org": data.orgs[0].id,
+            "space": spaces[0].id,
+            "page": data.tree(spaces[0])[0].id,
+            "collection": data.collections[0].id,
+            "book": "ada/notes-on-the-engine",
+            "user": DEFAULT_USER.id,
+            "username": DEFAULT_USER.username,
+            "html_space": spaces[-1].id,
         }
 
     # -- lifecycle
@@ -111,9 +123,12 @@ class Sandbox:
         self._server = SandboxHTTPServer((self.host, self.port), self, family)
         self.port = self._server.server_address[1]
         self._demo.redirect_uris.insert(0, self.redirect_uri)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name=f"gitbook-sandbox-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"gitbook-sandbox-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -154,8 +169,12 @@ class Sandbox:
             self._demo.redirect_uris.append(uri)
 
     # -- tokens
-    def mint_token(self, scopes: Iterable[str] | None = None, expires_in: float | None = None,
-                   user: str | None = None) -> str:
+    def mint_token(
+        self,
+        scopes: Iterable[str] | None = None,
+        expires_in: float | None = None,
+        user: str | None = None,
+    ) -> str:
         """A new personal access token (``gb_api_...``); ``scopes=None`` means every scope."""
         username = user or self.username
         if username not in USERS_BY_NAME:
@@ -164,15 +183,17 @@ class Sandbox:
         bad = [s for s in scopes or () if s not in SCOPES]
         if bad:
             raise ValueError(f"unknown scope {bad[0]!r}")
-        return self.store.issue("pat", username, scopes=scopes, ttl=expires_in,
-                                prefix="gb_api_").token
+        return self.store.issue(
+            "pat", username, scopes=scopes, ttl=expires_in, prefix="gb_api_"
+        ).token
 
     def revoke_token(self, token: str) -> bool:
         return self.store.revoke(token)
 
     # -- faults
-    def add_fault(self, kind: str, path: str | None = None, times: int | None = None,
-                  **params: Any) -> int:
+    def add_fault(
+        self, kind: str, path: str | None = None, times: int | None = None, **params: Any
+    ) -> int:
         return self.faults.add(kind, path, times, **params)
 
     def remove_fault(self, fault_id: int) -> bool:
@@ -183,8 +204,9 @@ class Sandbox:
 
     # -- request log
     def log(self, req: Request, status: int) -> None:
-        entry = LoggedRequest(req.method, req.path, req.query, req.headers, req.body, status,
-                              self.clock())
+        entry = LoggedRequest(
+            req.method, req.path, req.query, req.headers, req.body, status, self.clock()
+        )
         with self._log_lock:
             self._log.append(entry)
 

@@ -50,8 +50,12 @@ class _ConsentForm(HTMLParser):
         self._current_id = None
 
 
-def _send(sb: Sandbox, method: str, target: str, body: bytes | None = None,
-          ) -> tuple[int, str | None, str]:
+def _send(
+    sb: Sandbox,
+    method: str,
+    target: str,
+    body: bytes | None = None,
+) -> tuple[int, str | None, str]:
     conn = http.client.HTTPConnection(sb.host, sb.port, timeout=30)
     headers = {"User-Agent": "gitbook_nb-sandbox-approve/1.0", "Accept": "text/html"}
     if body is not None:
@@ -88,6 +92,8 @@ def drive_consent(sb: Sandbox, authorize_url: str, approve: bool = True) -> str:
     if status not in _REDIRECTS or not location:
         page = _ConsentForm()
         page.feed(html)
-        raise ConsentError(f"the consent decision was refused (HTTP {status}): "
-                           f"{page.texts.get('error-message', '').strip()}")
+        raise ConsentError(
+            f"the consent decision was refused (HTTP {status}): "
+            f"{page.texts.get('error-message', '').strip()}"
+        )
     return location

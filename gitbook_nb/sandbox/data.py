@@ -46,9 +46,24 @@ from .data_spaces import (
     walk,
 )
 
-__all__ = ["DEFAULT_USER", "HTML_TITLE", "TOPICS", "USERS", "USERS_BY_NAME", "Book",
-           "ChangeRequest", "Collection", "Dataset", "Org", "PageNode", "Space", "User", "gid",
-           "stamp", "walk"]
+__all__ = [
+    "DEFAULT_USER",
+    "HTML_TITLE",
+    "TOPICS",
+    "USERS",
+    "USERS_BY_NAME",
+    "Book",
+    "ChangeRequest",
+    "Collection",
+    "Dataset",
+    "Org",
+    "PageNode",
+    "Space",
+    "User",
+    "gid",
+    "stamp",
+    "walk",
+]
 
 
 # ---------------------------------------------------------------- legacy books (section 1)
@@ -69,26 +84,72 @@ class Book:
 
 
 _ADA_BOOKS = (
-    Book("ada", "notes-on-the-engine", "Notes on the Analytical Engine",
-         "Sketch of the engine invented by Charles Babbage, with notes.", topic="mathematics"),
+    Book(
+        "ada",
+        "notes-on-the-engine",
+        "Notes on the Analytical Engine",
+        "Sketch of the engine invented by Charles Babbage, with notes.",
+        topic="mathematics",
+    ),
     Book("ada", "html-title", HTML_TITLE, "A title that looks like HTML <script>alert(1)</script>"),
-    Book("ada", "arabic-algorithms", "مقدمة في الخوارزميات", "كتاب تجريبي باللغة العربية",
-         language=("ar", "Arabic"), topic="mathematics"),
-    Book("ada", "hebrew-algorithms", "מבוא לאלגוריתמים", "ספר ניסיון בעברית",
-         language=("he", "Hebrew")),
-    Book("ada", "poetical-science", "Poetical Science 🧪✨", "Imagination and analysis 🌌",
-         topic="poetry"),
+    Book(
+        "ada",
+        "arabic-algorithms",
+        "مقدمة في الخوارزميات",
+        "كتاب تجريبي باللغة العربية",
+        language=("ar", "Arabic"),
+        topic="mathematics",
+    ),
+    Book(
+        "ada",
+        "hebrew-algorithms",
+        "מבוא לאלגוריתמים",
+        "ספר ניסיון בעברית",
+        language=("he", "Hebrew"),
+    ),
+    Book(
+        "ada",
+        "poetical-science",
+        "Poetical Science 🧪✨",
+        "Imagination and analysis 🌌",
+        topic="poetry",
+    ),
     Book("ada", "private-notes", "Private notes", "Only Ada can read this.", public=False),
 )
 _OTHER_BOOKS: dict[str, tuple[Book, ...]] = {
-    "grace": (Book("grace", "cobol-primer", "A COBOL primer", "Business-oriented language."),
-              Book("grace", "debugging", "Finding the first bug 🐛", "A moth in relay 70.")),
-    "alan": (Book("alan", "computable-numbers", "On Computable Numbers",
-                  "With an application to the Entscheidungsproblem.", topic="mathematics"),),
-    "maryam": (Book("maryam", "riemann-surfaces", "سطوح ريمان", "هندسة وديناميكا",
-                    language=("ar", "Arabic"), topic="mathematics"),),
-    "yonath": (Book("yonath", "ribosome", "מבנה הריבוזום", "ביולוגיה מבנית",
-                    language=("he", "Hebrew"), topic="biology"),),
+    "grace": (
+        Book("grace", "cobol-primer", "A COBOL primer", "Business-oriented language."),
+        Book("grace", "debugging", "Finding the first bug 🐛", "A moth in relay 70."),
+    ),
+    "alan": (
+        Book(
+            "alan",
+            "computable-numbers",
+            "On Computable Numbers",
+            "With an application to the Entscheidungsproblem.",
+            topic="mathematics",
+        ),
+    ),
+    "maryam": (
+        Book(
+            "maryam",
+            "riemann-surfaces",
+            "سطوح ريمان",
+            "هندسة وديناميكا",
+            language=("ar", "Arabic"),
+            topic="mathematics",
+        ),
+    ),
+    "yonath": (
+        Book(
+            "yonath",
+            "ribosome",
+            "מבנה הריבוזום",
+            "ביולוגיה מבנית",
+            language=("he", "Hebrew"),
+            topic="biology",
+        ),
+    ),
     "mallory": (Book("mallory", "xss", HTML_TITLE, "<script>alert('book')</script>"),),
 }
 DEFAULT_BOOKS = 73  # not a multiple of 50 (the legacy default page size): partial last page
@@ -97,9 +158,13 @@ TOPICS = ("biology", "computing", "mathematics", "poetry", "history", "علوم"
 
 
 def _ada_generated(i: int) -> Book:
-    return Book("ada", f"notebook-{i:05d}", f"Engine notebook {i}",
-                f"Working notes, volume {i}.", hours=24.0 * (i % 900) + i % 24)
-
+    return Book(
+        "ada",
+        f"notebook-{i:05d}",
+        f"Engine notebook {i}",
+        f"Working notes, volume {i}.",
+        hours=24.0 * (i % 900) + i % 24,
+    )
 
 
 class Dataset:
@@ -120,7 +185,8 @@ class Dataset:
         self._ngen_spaces = nspaces - len(spec_spaces)
         self.org_spaces: dict[str, Sequence[Space]] = {
             FIRST_ORG: concat(spec_spaces, Lazy(self._ngen_spaces, self._gen_space)),
-            **OTHER_SPACES}
+            **OTHER_SPACES,
+        }
         self._spaces = {s.id: s for seq in OTHER_SPACES.values() for s in seq}
         self._spaces.update({s.id: s for s in spec_spaces})
         self._gen_ids: dict[str, int] | None = None  # built on first lookup of a generated id
@@ -139,14 +205,16 @@ class Dataset:
             return [b for b in self.created if b.owner == username]
 
     def books_of(self, username: str) -> Sequence[Book]:
-        base = self.ada_books if username == DEFAULT_USER.username else _OTHER_BOOKS.get(
-            username, ())
+        base = (
+            self.ada_books if username == DEFAULT_USER.username else _OTHER_BOOKS.get(username, ())
+        )
         return concat(base, self._created_by(username))
 
     def public_books_of(self, username: str) -> Sequence[Book]:
         if username == DEFAULT_USER.username:  # only the seeded specials can be private
-            specials = [b for b in self.ada_books[: len(self.ada_books) - self._ngen_books]
-                        if b.public]
+            specials = [
+                b for b in self.ada_books[: len(self.ada_books) - self._ngen_books] if b.public
+            ]
             base: Sequence[Book] = concat(specials, Lazy(self._ngen_books, _ada_generated))
         else:
             base = [b for b in _OTHER_BOOKS.get(username, ()) if b.public]
@@ -162,8 +230,7 @@ class Dataset:
             return True
 
     def all_public_books(self) -> Sequence[Book]:
-        return concat(self.public_books_of("ada"),
-                      *[self.public_books_of(u) for u in _OTHER_BOOKS])
+        return concat(self.public_books_of("ada"), *[self.public_books_of(u) for u in _OTHER_BOOKS])
 
     def book(self, owner: str, name: str) -> Book | None:
         found = self._books.get(f"{owner}/{name}")
@@ -176,8 +243,15 @@ class Dataset:
     # -- orgs, spaces, collections
     def _gen_space(self, i: int) -> Space:
         coll = COLLECTION_IDS["research"] if i % 4 == 0 else None
-        return Space(f"gen-{i}", FIRST_ORG, f"Space {i:05d}", "📄",
-                     "public" if i % 3 == 0 else "private", coll, 100 + i)
+        return Space(
+            f"gen-{i}",
+            FIRST_ORG,
+            f"Space {i:05d}",
+            "📄",
+            "public" if i % 3 == 0 else "private",
+            coll,
+            100 + i,
+        )
 
     def org(self, org_id: str) -> Org | None:
         return next((o for o in ORGS if o.id == org_id), None)
@@ -198,11 +272,11 @@ class Dataset:
         return [c for c in COLLECTIONS if c.org == org_id]
 
     def spaces_in_collection(self, coll_id: str) -> Sequence[Space]:
-        specials = [s for s in SPECIAL_SPACES if s.collection == coll_id
-                    and s.id in self._spaces]
+        specials = [s for s in SPECIAL_SPACES if s.collection == coll_id and s.id in self._spaces]
         if coll_id == COLLECTION_IDS["research"]:  # every fourth generated space, computed lazily
-            return concat(specials, Lazy((self._ngen_spaces + 3) // 4,
-                                         lambda j: self._gen_space(4 * j)))
+            return concat(
+                specials, Lazy((self._ngen_spaces + 3) // 4, lambda j: self._gen_space(4 * j))
+            )
         return specials
 
     def members_of(self, org_id: str) -> list[tuple[User, str]]:

@@ -101,35 +101,55 @@ SPECIAL_SPACES = (
 )
 DEFAULT_SPACES = 57  # first org; not a multiple of 50 (the v1 default page size)
 OTHER_SPACES = {
-    ORGS[1].id: (Space("u1", ORGS[1].id, "Zürich café notes ☕", "☕", hours=21),
-                 Space("u2", ORGS[1].id, "日本語のメモ", "🗾", hours=22),
-                 Space("u3", ORGS[1].id, "Emoji only 🎉🎉🎉", "🎉", hours=23)),
-    ORGS[2].id: (Space("a1", ORGS[2].id, "خوارزميات", "📐", hours=31),
-                 Space("a2", ORGS[2].id, "אלגוריתמים", "📏", hours=32)),
+    ORGS[1].id: (
+        Space("u1", ORGS[1].id, "Zürich café notes ☕", "☕", hours=21),
+        Space("u2", ORGS[1].id, "日本語のメモ", "🗾", hours=22),
+        Space("u3", ORGS[1].id, "Emoji only 🎉🎉🎉", "🎉", hours=23),
+    ),
+    ORGS[2].id: (
+        Space("a1", ORGS[2].id, "خوارزميات", "📐", hours=31),
+        Space("a2", ORGS[2].id, "אלגוריתמים", "📏", hours=32),
+    ),
     ORGS[3].id: (Space("h1", ORGS[3].id, "<script>alert(1)</script>", "🧨", hours=41),),
 }
 
 _MAIN_TREE = (
-    ("document", "Getting started", "Install the engine and run a first program.", (
-        ("document", "Installation", "Mount the mill and the store.", ()),
-        ("document", "First steps 🚀", "Punch a card and turn the crank.", ()),
-    )),
-    ("group", "Guides", "", (
-        ("document", "Bernoulli numbers", "Note G computes Bernoulli numbers.", (
-            ("document", "Note G", "The first published algorithm.", ()),
-        )),
-        ("document", "מדריך בעברית", "טקסט לדוגמה בעברית.", ()),
-        ("document", "دليل باللغة العربية", "نص تجريبي باللغة العربية.", ()),
-        ("link", "Babbage's archive", "https://example.com/babbage", None),
-    )),
+    (
+        "document",
+        "Getting started",
+        "Install the engine and run a first program.",
+        (
+            ("document", "Installation", "Mount the mill and the store.", ()),
+            ("document", "First steps 🚀", "Punch a card and turn the crank.", ()),
+        ),
+    ),
+    (
+        "group",
+        "Guides",
+        "",
+        (
+            (
+                "document",
+                "Bernoulli numbers",
+                "Note G computes Bernoulli numbers.",
+                (("document", "Note G", "The first published algorithm.", ()),),
+            ),
+            ("document", "מדריך בעברית", "טקסט לדוגמה בעברית.", ()),
+            ("document", "دليل باللغة العربية", "نص تجريبي باللغة العربية.", ()),
+            ("link", "Babbage's archive", "https://example.com/babbage", None),
+        ),
+    ),
     ("document", HTML_TITLE, "Body with <b>markup</b> & <script>alert(2)</script>.", ()),
     ("link", "External reference", "https://example.com/engine", None),
     ("document", "FAQ", "Frequently asked questions about the engine.", ()),
 )
 _SMALL_TREE = (
-    ("document", "Welcome", "Welcome to {title}.", (
-        ("document", "Notes", "Notes about {title}.", ()),
-    )),
+    (
+        "document",
+        "Welcome",
+        "Welcome to {title}.",
+        (("document", "Notes", "Notes about {title}.", ()),),
+    ),
     ("link", "Homepage", "https://example.com/{key}", None),
 )
 _HTML_TREE = (
@@ -149,19 +169,25 @@ def build_tree(space: Space) -> tuple[PageNode, ...]:
         kind, title, text, kids = spec
         text = text.format(title=space.title, key=space.key)
         node_path = f"{path}/{index}"
-        children = None if kids is None else tuple(
-            make(k, node_path, j) for j, k in enumerate(kids))
+        children = (
+            None if kids is None else tuple(make(k, node_path, j) for j, k in enumerate(kids))
+        )
         return PageNode(
-            id=gid("page", f"{space.key}{node_path}"), title=title,
-            slug=_slugify(title, index), kind=kind,
-            body="" if kind == "link" else text, href=text if kind == "link" else "",
-            children=children)
+            id=gid("page", f"{space.key}{node_path}"),
+            title=title,
+            slug=_slugify(title, index),
+            kind=kind,
+            body="" if kind == "link" else text,
+            href=text if kind == "link" else "",
+            children=children,
+        )
 
     return tuple(make(s, "", i) for i, s in enumerate(_TREES[space.template]))
 
 
-def walk(nodes: Sequence[PageNode], ancestors: tuple[PageNode, ...] = ()
-         ) -> Iterator[tuple[PageNode, tuple[PageNode, ...]]]:
+def walk(
+    nodes: Sequence[PageNode], ancestors: tuple[PageNode, ...] = ()
+) -> Iterator[tuple[PageNode, tuple[PageNode, ...]]]:
     """Every node of a tree with its ancestors, depth first."""
     for node in nodes:
         yield node, ancestors
@@ -182,5 +208,7 @@ _MAIN_CRS = (
 
 def change_requests(space: Space) -> list[ChangeRequest]:
     specs = _MAIN_CRS if space.key == "main" else _MAIN_CRS[:1] if space.key == "html" else ()
-    return [ChangeRequest(space.id, n + 1, subj, status, who, space.hours + n)
-            for n, (subj, status, who) in enumerate(specs)]
+    return [
+        ChangeRequest(space.id, n + 1, subj, status, who, space.hours + n)
+        for n, (subj, status, who) in enumerate(specs)
+    ]

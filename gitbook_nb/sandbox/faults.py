@@ -52,8 +52,9 @@ class Faults:
         self._faults: dict[int, Fault] = {}
         self._ids = itertools.count(1)
 
-    def add(self, kind: str, path: str | None = None, times: int | None = None,
-            **params: Any) -> int:
+    def add(
+        self, kind: str, path: str | None = None, times: int | None = None, **params: Any
+    ) -> int:
         if kind not in _DEFAULTS:
             raise ValueError(f"unknown fault kind {kind!r}; choose from {', '.join(KINDS)}")
         unknown = set(params) - set(_DEFAULTS[kind])
@@ -93,8 +94,12 @@ class Faults:
         return fired
 
 
-def apply(faults: list[Fault], req: Request, handle: Callable[[Request], Response],
-          sleep: Callable[[float], None] = time.sleep) -> Response:
+def apply(
+    faults: list[Fault],
+    req: Request,
+    handle: Callable[[Request], Response],
+    sleep: Callable[[float], None] = time.sleep,
+) -> Response:
     """Run ``handle`` under the fired faults. Faults that replace the answer win in order."""
     for f in faults:
         if f.kind == "latency":
@@ -117,9 +122,13 @@ def apply(faults: list[Fault], req: Request, handle: Callable[[Request], Respons
             size = int(p["size"])
             resp = json_response(200, {"items": [], "padding": "x" * max(0, size - 25)})
         elif f.kind == "non_json":
-            resp = Response(int(p["status"]), b"<html><head><title>502 Bad Gateway</title>"
-                            b"</head><body><h1>Bad Gateway</h1><p>The proxy got no answer."
-                            b"</p></body></html>", "text/html; charset=utf-8")
+            resp = Response(
+                int(p["status"]),
+                b"<html><head><title>502 Bad Gateway</title>"
+                b"</head><body><h1>Bad Gateway</h1><p>The proxy got no answer."
+                b"</p></body></html>",
+                "text/html; charset=utf-8",
+            )
         elif f.kind == "drip":
             resp.drip = (float(p["seconds"]), max(1, int(p["chunks"])))
     return resp

@@ -90,8 +90,9 @@ class Request:
         if scheme.lower() != "basic":
             return None
         try:
-            user, sep, password = base64.b64decode(value.strip(), validate=True).decode(
-                "utf-8").partition(":")
+            user, sep, password = (
+                base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+            )
         except (binascii.Error, UnicodeDecodeError):
             return None
         return (user, password) if sep else None
@@ -118,15 +119,23 @@ def json_response(status: int, obj: Any, headers: Mapping[str, str] | None = Non
 def html_response(status: int, html: str, scripts: tuple[str, ...] = ()) -> Response:
     """An HTML page whose only scripts are the exact inline ``scripts`` (CSP hashes)."""
     resp = Response(status, html.encode("utf-8"), "text/html; charset=utf-8")
-    hashes = " ".join("'sha256-{}'".format(base64.b64encode(
-        hashlib.sha256(s.encode("utf-8")).digest()).decode()) for s in scripts)
+    hashes = " ".join(
+        "'sha256-{}'".format(base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode())
+        for s in scripts
+    )
     script_src = f"; script-src {hashes}" if hashes else ""
     # Never framed (SECURITY A8), nothing cached, no referrer carrying the code away.
     resp.headers += [
-        ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; "
-         f"frame-ancestors 'none'; form-action 'self' http: https:{script_src}"),
-        ("X-Frame-Options", "DENY"), ("Cache-Control", "no-store"),
-        ("Referrer-Policy", "no-referrer"), ("X-Content-Type-Options", "nosniff")]
+        (
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; "
+            f"frame-ancestors 'none'; form-action 'self' http: https:{script_src}",
+        ),
+        ("X-Frame-Options", "DENY"),
+        ("Cache-Control", "no-store"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
     return resp
 
 
@@ -135,8 +144,9 @@ def form_response(status: int, fields: Mapping[str, str]) -> Response:
 
 
 def redirect_response(location: str, status: int = 302) -> Response:
-    return Response(status, b"", "text/plain", [("Location", location), ("Cache-Control",
-                                                                          "no-store")])
+    return Response(
+        status, b"", "text/plain", [("Location", location), ("Cache-Control", "no-store")]
+    )
 
 
 def add_query(uri: str, fields: Mapping[str, str | None]) -> str:
@@ -159,7 +169,11 @@ def error_for_path(path: str, status: int, message: str) -> Response:
     if path == "/v1" or path.startswith("/v1/"):
         return v1_error(status, message)
     if path in ("/token", "/register", "/revoke", "/oauth/access_token"):
-        return json_response(status, {"error": "server_error" if status >= 500
-                                      else "temporarily_unavailable",
-                                      "error_description": message})
+        return json_response(
+            status,
+            {
+                "error": "server_error" if status >= 500 else "temporarily_unavailable",
+                "error_description": message,
+            },
+        )
     return legacy_error(status, message)

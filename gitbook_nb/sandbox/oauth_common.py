@@ -25,8 +25,15 @@ if TYPE_CHECKING:
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 _CHALLENGE = re.compile(r"[A-Za-z0-9\-_]{43}")
 _LOOPBACK = ("127.0.0.1", "::1")
-ONCE = ("client_id", "redirect_uri", "response_type", "state", "scope", "code_challenge",
-        "code_challenge_method")
+ONCE = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "state",
+    "scope",
+    "code_challenge",
+    "code_challenge_method",
+)
 
 
 def _same_loopback(registered: str, candidate: str) -> bool:
@@ -103,13 +110,17 @@ def authorize(sb: Sandbox, req: Request, flow: str, action: str) -> Response:
     if not redirect_uri:
         return bad_page("Missing redirect_uri", "The request has no redirect_uri.")
     if not redirect_matches(client.redirect_uris, redirect_uri):
-        return bad_page("Redirect URI mismatch",
-                        "The redirect_uri is not registered for this application.")
+        return bad_page(
+            "Redirect URI mismatch", "The redirect_uri is not registered for this application."
+        )
     state = req.arg("state")
 
     def fail(error: str, description: str) -> Response:
-        return redirect_response(add_query(redirect_uri, {
-            "error": error, "error_description": description, "state": state}))
+        return redirect_response(
+            add_query(
+                redirect_uri, {"error": error, "error_description": description, "state": state}
+            )
+        )
 
     dup = duplicated(params, ONCE)
     if dup:
@@ -134,12 +145,25 @@ def authorize(sb: Sandbox, req: Request, flow: str, action: str) -> Response:
         if unknown:
             return fail("invalid_scope", f"Unknown scope: {unknown[0]}")
         scopes = scopes or ("user:read",)
-    consent = sb.store.new_consent(flow=flow, client_id=client.client_id,
-                                   redirect_uri=redirect_uri, state=state, scopes=scopes,
-                                   challenge=challenge)
-    return html_response(200, consent_page(
-        app_name=client.name, scopes=scopes, redirect_uri=redirect_uri,
-        consent_id=consent.id, action=action, user=sb.user))
+    consent = sb.store.new_consent(
+        flow=flow,
+        client_id=client.client_id,
+        redirect_uri=redirect_uri,
+        state=state,
+        scopes=scopes,
+        challenge=challenge,
+    )
+    return html_response(
+        200,
+        consent_page(
+            app_name=client.name,
+            scopes=scopes,
+            redirect_uri=redirect_uri,
+            consent_id=consent.id,
+            action=action,
+            user=sb.user,
+        ),
+    )
 
 
 def decide(sb: Sandbox, req: Request, flow: str) -> Response:
@@ -147,15 +171,20 @@ def decide(sb: Sandbox, req: Request, flow: str) -> Response:
     consent_id = (form.get("consent_id") or [""])[0]
     consent = sb.store.pop_consent(consent_id) if consent_id else None
     if consent is None or consent.flow != flow:
-        return bad_page("Request expired",
-                        "This authorization request expired or was already answered. "
-                        "Start the sign-in again from your notebook.")
+        return bad_page(
+            "Request expired",
+            "This authorization request expired or was already answered. "
+            "Start the sign-in again from your notebook.",
+        )
     if (form.get("decision") or [""])[0] == "approve":
         code = sb.store.new_code(consent, sb.username)
         fields = {"code": code.code, "state": consent.state}
     else:
-        fields = {"error": "access_denied",
-                  "error_description": "The user denied the request.", "state": consent.state}
+        fields = {
+            "error": "access_denied",
+            "error_description": "The user denied the request.",
+            "state": consent.state,
+        }
     return redirect_response(add_query(consent.redirect_uri, fields))
 
 

@@ -21,13 +21,35 @@ if TYPE_CHECKING:
     from .app import Sandbox
 
 SCOPES = (
-    "user:read", "organization:read", "organization:write", "organization:members:read",
-    "organization:members:write", "organization:ask", "organization:search", "space:read",
-    "space:write", "space:permissions:read", "space:permissions:write", "change-request:merge",
-    "site:read", "site:write", "site:publish", "site:permissions:read", "site:permissions:write",
-    "site:auth:read", "site:auth:write", "site:insights:read", "site:ask", "site:search",
-    "integration:read", "integration:installations:read", "integration:installations:write",
-    "integration:publish", "integration:delete", "openapi:read", "openapi:write",
+    "user:read",
+    "organization:read",
+    "organization:write",
+    "organization:members:read",
+    "organization:members:write",
+    "organization:ask",
+    "organization:search",
+    "space:read",
+    "space:write",
+    "space:permissions:read",
+    "space:permissions:write",
+    "change-request:merge",
+    "site:read",
+    "site:write",
+    "site:publish",
+    "site:permissions:read",
+    "site:permissions:write",
+    "site:auth:read",
+    "site:auth:write",
+    "site:insights:read",
+    "site:ask",
+    "site:search",
+    "integration:read",
+    "integration:installations:read",
+    "integration:installations:write",
+    "integration:publish",
+    "integration:delete",
+    "openapi:read",
+    "openapi:write",
 )  # the 29 scopes of @gitbook/api's OpenAPI "oauth" security scheme
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -39,14 +61,19 @@ def route(sb: Sandbox, req: Request) -> Response | None:
     if path == "/authorize":
         return authorize(sb, req, "current", action="authorize")
     if path == "/token":
-        return token(sb, req) if req.method == "POST" else _error(405, "invalid_request",
-                                                                   "Use POST.")
+        return (
+            token(sb, req) if req.method == "POST" else _error(405, "invalid_request", "Use POST.")
+        )
     if path == "/register":
-        return register(sb, req) if req.method == "POST" else _error(405, "invalid_request",
-                                                                     "Use POST.")
+        return (
+            register(sb, req)
+            if req.method == "POST"
+            else _error(405, "invalid_request", "Use POST.")
+        )
     if path == "/revoke":
-        return revoke(sb, req) if req.method == "POST" else _error(405, "invalid_request",
-                                                                   "Use POST.")
+        return (
+            revoke(sb, req) if req.method == "POST" else _error(405, "invalid_request", "Use POST.")
+        )
     return None
 
 
@@ -80,8 +107,9 @@ def _valid_redirect(uri: object) -> bool:
     parts = urlsplit(uri)
     if parts.fragment or not parts.netloc or parts.username or parts.password:
         return False
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in (
-        "127.0.0.1", "::1", "localhost"))
+    return parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost")
+    )
 
 
 def register(sb: Sandbox, req: Request) -> Response:
@@ -93,46 +121,92 @@ def register(sb: Sandbox, req: Request) -> Response:
         return _error(400, "invalid_client_metadata", "The body must be a JSON object.")
     uris = meta.get("redirect_uris")
     if not isinstance(uris, list) or not uris or not all(_valid_redirect(u) for u in uris):
-        return _error(400, "invalid_redirect_uri",
-                      "redirect_uris must be https URLs or http loopback URLs.")
+        return _error(
+            400, "invalid_redirect_uri", "redirect_uris must be https URLs or http loopback URLs."
+        )
     method = meta.get("token_endpoint_auth_method", "none")
     if method != "none":
-        return _error(400, "invalid_client_metadata",
-                      "Only public clients are supported (token_endpoint_auth_method none).")
+        return _error(
+            400,
+            "invalid_client_metadata",
+            "Only public clients are supported (token_endpoint_auth_method none).",
+        )
     grants = meta.get("grant_types", ["authorization_code"])
-    if not isinstance(grants, list) or not set(grants) <= {"authorization_code",
-                                                           "refresh_token"}:
+    if not isinstance(grants, list) or not set(grants) <= {"authorization_code", "refresh_token"}:
         return _error(400, "invalid_client_metadata", "Unsupported grant_types.")
     if meta.get("response_types", ["code"]) != ["code"]:
         return _error(400, "invalid_client_metadata", "Only response_types [code].")
     name = meta.get("client_name", "Unnamed application")
     if not isinstance(name, str) or not name or len(name) > 200:
         return _error(400, "invalid_client_metadata", "client_name must be a short string.")
-    client = sb.store.add_client(Client(
-        "gbc_" + secrets.token_urlsafe(18), name, list(uris), flow="current", metadata=meta))
-    return json_response(201, {
-        "client_id": client.client_id, "client_id_issued_at": int(time.time()),
-        "client_name": name, "redirect_uris": uris, "grant_types": grants,
-        "response_types": ["code"], "token_endpoint_auth_method": "none",
-        "application_type": meta.get("application_type", "native")}, _NO_STORE)
+    client = sb.store.add_client(
+        Client("gbc_" + secrets.token_urlsafe(18), name, list(uris), flow="current", metadata=meta)
+    )
+    return json_response(
+        201,
+        {
+            "client_id": client.client_id,
+            "client_id_issued_at": int(time.time()),
+            "client_name": name,
+            "redirect_uris": uris,
+            "grant_types": grants,
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+            "application_type": meta.get("application_type", "native"),
+        },
+        _NO_STORE,
+    )
 
 
-def _issue_pair(sb: Sandbox, user: str, scopes: tuple[str, ...], client_id: str,
-                family: str, code: str | None) -> Response:
-    access = sb.store.issue("oauth", user, scopes=scopes, ttl=sb.access_token_ttl,
-                            prefix="gb_oauth_", client_id=client_id, family=family, code=code)
-    refresh = sb.store.issue("refresh", user, scopes=scopes, prefix="gb_refresh_",
-                             client_id=client_id, family=family, code=code)
-    return json_response(200, {
-        "access_token": access.token, "token_type": "Bearer",
-        "expires_in": int(sb.access_token_ttl), "refresh_token": refresh.token,
-        "scope": " ".join(scopes)}, _NO_STORE)
+def _issue_pair(
+    sb: Sandbox, user: str, scopes: tuple[str, ...], client_id: str, family: str, code: str | None
+) -> Response:
+    access = sb.store.issue(
+        "oauth",
+        user,
+        scopes=scopes,
+        ttl=sb.access_token_ttl,
+        prefix="gb_oauth_",
+        client_id=client_id,
+        family=family,
+        code=code,
+    )
+    refresh = sb.store.issue(
+        "refresh",
+        user,
+        scopes=scopes,
+        prefix="gb_refresh_",
+        client_id=client_id,
+        family=family,
+        code=code,
+    )
+    return json_response(
+        200,
+        {
+            "access_token": access.token,
+            "token_type": "Bearer",
+            "expires_in": int(sb.access_token_ttl),
+            "refresh_token": refresh.token,
+            "scope": " ".join(scopes),
+        },
+        _NO_STORE,
+    )
 
 
 def token(sb: Sandbox, req: Request) -> Response:
     fields = req.form
-    dup = duplicated(fields, ("grant_type", "code", "redirect_uri", "client_id",
-                              "code_verifier", "refresh_token", "scope"))
+    dup = duplicated(
+        fields,
+        (
+            "grant_type",
+            "code",
+            "redirect_uri",
+            "client_id",
+            "code_verifier",
+            "refresh_token",
+            "scope",
+        ),
+    )
     if dup:
         return _error(400, "invalid_request", f"{dup} appears more than once.")
 
@@ -148,8 +222,9 @@ def token(sb: Sandbox, req: Request) -> Response:
         return _code_grant(sb, client, field)
     if grant == "refresh_token":
         return _refresh_grant(sb, client, field)
-    return _error(400, "unsupported_grant_type",
-                  "grant_type must be authorization_code or refresh_token.")
+    return _error(
+        400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token."
+    )
 
 
 def _code_grant(sb: Sandbox, client: Client, field: Any) -> Response:
@@ -163,16 +238,18 @@ def _code_grant(sb: Sandbox, client: Client, field: Any) -> Response:
         if sb.store.clock() - code.created > CODE_LIFETIME:
             return _error(400, "invalid_grant", "The authorization code expired.")
         if field("redirect_uri") != code.redirect_uri:
-            return _error(400, "invalid_grant", "redirect_uri does not match the authorize "
-                                                "request.")
+            return _error(
+                400, "invalid_grant", "redirect_uri does not match the authorize request."
+            )
         verifier = field("code_verifier")
         if not verifier:
             return _error(400, "invalid_request", "code_verifier is required (PKCE).")
         if code.challenge is None or not pkce_ok(code.challenge, verifier):
             return _error(400, "invalid_grant", "code_verifier does not match the challenge.")
         code.used = True
-    return _issue_pair(sb, code.user, code.scopes, client.client_id,
-                       secrets.token_urlsafe(12), code.code)
+    return _issue_pair(
+        sb, code.user, code.scopes, client.client_id, secrets.token_urlsafe(12), code.code
+    )
 
 
 def _refresh_grant(sb: Sandbox, client: Client, field: Any) -> Response:
@@ -184,8 +261,9 @@ def _refresh_grant(sb: Sandbox, client: Client, field: Any) -> Response:
             # Reuse of a rotated refresh token: assume theft, revoke the whole grant
             # (OAuth 2.0 Security BCP, RFC 9700 section 4.14.2).
             sb.store.revoke_where(lambda t: t.family == old.family)
-            return _error(400, "invalid_grant",
-                          "The refresh token was already used; the grant is revoked.")
+            return _error(
+                400, "invalid_grant", "The refresh token was already used; the grant is revoked."
+            )
         if old.revoked:
             return _error(400, "invalid_grant", "The refresh token was revoked.")
         granted = tuple(sorted(old.scopes or ()))

@@ -38,8 +38,7 @@ def route(sb: Sandbox, req: Request) -> Response | None:
 
 
 def _answer(req: Request, status: int, fields: dict[str, str]) -> Response:
-    resp = (json_response(status, fields) if req.wants_json()
-            else form_response(status, fields))
+    resp = json_response(status, fields) if req.wants_json() else form_response(status, fields)
     resp.headers += list(_NO_STORE.items())
     return resp
 
@@ -48,8 +47,7 @@ def token_error(sb: Sandbox, req: Request, error: str, description: str) -> Resp
     if sb.error_style == "github":
         return _answer(req, 200, {"error": error, "error_description": description})
     rfc_error, status = _RFC[error]
-    resp = json_response(status, {"error": rfc_error, "error_description": description},
-                         _NO_STORE)
+    resp = json_response(status, {"error": rfc_error, "error_description": description}, _NO_STORE)
     if status == 401:
         resp.headers.append(("WWW-Authenticate", 'Basic realm="GitBook sandbox"'))
     return resp
@@ -71,8 +69,10 @@ def access_token(sb: Sandbox, req: Request) -> Response:
     if req.method != "POST":
         return token_error(sb, req, "invalid_request", "Use POST for the token request.")
     fields = _fields(req)
-    dup = duplicated(fields, ("client_id", "client_secret", "code", "redirect_uri",
-                              "grant_type", "code_verifier"))
+    dup = duplicated(
+        fields,
+        ("client_id", "client_secret", "code", "redirect_uri", "grant_type", "code_verifier"),
+    )
     if dup:
         return token_error(sb, req, "invalid_request", f"{dup} appears more than once.")
 
@@ -81,17 +81,26 @@ def access_token(sb: Sandbox, req: Request) -> Response:
 
     basic = req.basic()
     if basic and field("client_secret") is not None:  # RFC 6749 2.3: one method only
-        return token_error(sb, req, "invalid_request",
-                           "Send the client secret either in the body or in Basic auth.")
+        return token_error(
+            sb,
+            req,
+            "invalid_request",
+            "Send the client secret either in the body or in Basic auth.",
+        )
     client_id, secret = basic if basic else (field("client_id"), field("client_secret"))
     client = sb.store.client(client_id)
     if client is None or client.flow != "legacy" or not secrets_equal(client.secret, secret):
-        return token_error(sb, req, "incorrect_client_credentials",
-                           "The client_id and/or client_secret passed are incorrect.")
+        return token_error(
+            sb,
+            req,
+            "incorrect_client_credentials",
+            "The client_id and/or client_secret passed are incorrect.",
+        )
     grant_type = field("grant_type")
     if grant_type not in (None, "authorization_code"):
-        return token_error(sb, req, "unsupported_grant_type",
-                           "Only grant_type=authorization_code is supported.")
+        return token_error(
+            sb, req, "unsupported_grant_type", "Only grant_type=authorization_code is supported."
+        )
     with sb.store.lock:
         code = sb.store.codes.get(field("code") or "")
         bad = "The code passed is incorrect or expired."
@@ -105,14 +114,25 @@ def access_token(sb: Sandbox, req: Request) -> Response:
             return token_error(sb, req, "bad_verification_code", bad)
         sent_uri = field("redirect_uri")
         if sent_uri is not None and sent_uri != code.redirect_uri:
-            return token_error(sb, req, "redirect_uri_mismatch",
-                               "The redirect_uri MUST match the registered callback URL "
-                               "for this application.")
+            return token_error(
+                sb,
+                req,
+                "redirect_uri_mismatch",
+                "The redirect_uri MUST match the registered callback URL for this application.",
+            )
         if code.challenge is not None and not pkce_ok(code.challenge, field("code_verifier")):
-            return token_error(sb, req, "bad_verification_code",
-                               "The code_verifier does not match the code_challenge.")
+            return token_error(
+                sb,
+                req,
+                "bad_verification_code",
+                "The code_verifier does not match the code_challenge.",
+            )
         code.used = True
-    info = sb.store.issue("legacy", code.user, token=secrets.token_hex(20), code=code.code,
-                          client_id=client.client_id)
-    return _answer(req, 200, {"access_token": info.token, "token_type": "bearer",
-                              "scope": ",".join(code.scopes)})
+    info = sb.store.issue(
+        "legacy", code.user, token=secrets.token_hex(20), code=code.code, client_id=client.client_id
+    )
+    return _answer(
+        req,
+        200,
+        {"access_token": info.token, "token_type": "bearer", "scope": ",".join(code.scopes)},
+    )

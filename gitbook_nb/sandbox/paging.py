@@ -45,8 +45,15 @@ def legacy_page(req: Request, seq: Sequence[T], render: Callable[[T], Any]) -> R
         return legacy_error(400, "Invalid limit: expected an integer >= 1")
     limit = min(limit, LEGACY_MAX)
     start = page * limit
-    return json_response(200, {"list": [render(x) for x in seq[start:start + limit]],
-                               "page": page, "limit": limit, "total": len(seq)})
+    return json_response(
+        200,
+        {
+            "list": [render(x) for x in seq[start : start + limit]],
+            "page": page,
+            "limit": limit,
+            "total": len(seq),
+        },
+    )
 
 
 class Cursors:
@@ -58,8 +65,7 @@ class Cursors:
 
     def encode(self, scope: str, offset: int) -> str:
         raw = str(offset).encode()
-        return base64.urlsafe_b64encode(raw + b"." + self._mac(scope, raw)).rstrip(
-            b"=").decode()
+        return base64.urlsafe_b64encode(raw + b"." + self._mac(scope, raw)).rstrip(b"=").decode()
 
     def decode(self, scope: str, cursor: str) -> int | None:
         try:
@@ -72,8 +78,13 @@ class Cursors:
         return int(raw)
 
 
-def v1_page(req: Request, cursors: Cursors, seq: Sequence[T], render: Callable[[T], Any],
-            scope: str | None = None) -> Response:
+def v1_page(
+    req: Request,
+    cursors: Cursors,
+    seq: Sequence[T],
+    render: Callable[[T], Any],
+    scope: str | None = None,
+) -> Response:
     scope = scope or req.path
     limit = _int_arg(req, "limit", V1_DEFAULT)
     if limit is None or not 1 <= limit <= V1_MAX:
@@ -83,7 +94,7 @@ def v1_page(req: Request, cursors: Cursors, seq: Sequence[T], render: Callable[[
     if offset is None:
         return v1_error(400, "Invalid page cursor")
     total = len(seq)
-    body: dict[str, Any] = {"items": [render(x) for x in seq[offset:offset + limit]]}
+    body: dict[str, Any] = {"items": [render(x) for x in seq[offset : offset + limit]]}
     if offset + limit < total:
         body["next"] = {"page": cursors.encode(scope, offset + limit)}
     body["count"] = total

@@ -132,8 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
-        req = Request(self.command if not head else "GET", path, query,
-                      Headers(self.headers.items()), body)
+        req = Request(
+            self.command if not head else "GET", path, query, Headers(self.headers.items()), body
+        )
         sb = self.server.sandbox
         resp = dispatch(sb, req)
         sb.log(req, resp.status)
@@ -144,9 +145,13 @@ class _Handler(BaseHTTPRequestHandler):
             reason = HTTPStatus(resp.status).phrase
         except ValueError:
             reason = "Unknown"
-        lines = [f"HTTP/1.1 {resp.status} {reason}", f"Server: {self.server_version}",
-                 f"Date: {formatdate(usegmt=True)}", f"Content-Type: {resp.content_type}",
-                 f"Content-Length: {len(resp.body)}"]
+        lines = [
+            f"HTTP/1.1 {resp.status} {reason}",
+            f"Server: {self.server_version}",
+            f"Date: {formatdate(usegmt=True)}",
+            f"Content-Type: {resp.content_type}",
+            f"Content-Length: {len(resp.body)}",
+        ]
         lines += [f"{k}: {v}" for k, v in resp.headers]
         if self.close_connection:
             lines.append("Connection: close")
@@ -164,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _drip(self, head: bytes, body: bytes, seconds: float, chunks: int) -> None:
         self.wfile.write(head)
         step = max(1, -(-len(body) // chunks))
-        pieces = [body[i:i + step] for i in range(0, len(body), step)] or [b""]
+        pieces = [body[i : i + step] for i in range(0, len(body), step)] or [b""]
         for piece in pieces:
             time.sleep(seconds / len(pieces))
             self.wfile.write(piece)

@@ -108,23 +108,44 @@ class Store:
         return consent
 
     def new_code(self, consent: Consent, user: str) -> AuthCode:
-        code = AuthCode(secrets.token_urlsafe(24), consent.flow, consent.client_id,
-                        consent.redirect_uri, consent.scopes, consent.challenge, user,
-                        self.clock())
+        code = AuthCode(
+            secrets.token_urlsafe(24),
+            consent.flow,
+            consent.client_id,
+            consent.redirect_uri,
+            consent.scopes,
+            consent.challenge,
+            user,
+            self.clock(),
+        )
         with self.lock:
             self.codes[code.code] = code
         return code
 
     # -- tokens
-    def issue(self, kind: str, user: str, *, scopes: Iterable[str] | None = None,
-              ttl: float | None = None, prefix: str = "", client_id: str | None = None,
-              code: str | None = None, family: str | None = None,
-              token: str | None = None) -> TokenInfo:
+    def issue(
+        self,
+        kind: str,
+        user: str,
+        *,
+        scopes: Iterable[str] | None = None,
+        ttl: float | None = None,
+        prefix: str = "",
+        client_id: str | None = None,
+        code: str | None = None,
+        family: str | None = None,
+        token: str | None = None,
+    ) -> TokenInfo:
         info = TokenInfo(
-            token=token or prefix + secrets.token_urlsafe(30), kind=kind, user=user,
+            token=token or prefix + secrets.token_urlsafe(30),
+            kind=kind,
+            user=user,
             scopes=None if scopes is None else frozenset(scopes),
             expires_at=None if ttl is None else self.clock() + ttl,
-            client_id=client_id, code=code, family=family)
+            client_id=client_id,
+            code=code,
+            family=family,
+        )
         with self.lock:
             self.tokens[info.token] = info
         return info
@@ -134,7 +155,7 @@ class Store:
             return self.tokens.get(token)
 
     def status(self, info: TokenInfo | None) -> str:
-        """"ok", "invalid", "revoked" or "expired" for a token an API request presented."""
+        """ "ok", "invalid", "revoked" or "expired" for a token an API request presented."""
         if info is None or info.kind == "refresh":
             return "invalid"
         if info.revoked:
