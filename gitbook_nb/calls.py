@@ -130,6 +130,9 @@ class CallsMixin:
         try:
             resp = self.client_for(s).request(method, path, params=params, json=json)
             status = resp.status
+        except GitBookError as err:  # the history shows the API's status when there was one
+            status = getattr(err, "status", None) or "error"
+            raise
         finally:
             self._record(method, path, status, 1, time.monotonic() - started)
         return Result(
@@ -178,6 +181,9 @@ class CallsMixin:
                 total = envelope_total(resp.data) if total is None else total
                 if progress is not None:
                     progress(pages, len(items), total)
+        except GitBookError as err:
+            status = getattr(err, "status", None) or "error"
+            raise
         finally:
             self._record("GET", path, status, pages, time.monotonic() - started)
         note = None

@@ -351,3 +351,18 @@ def test_D3_gitbook_token_is_never_sent_to_the_sandbox():
         assert not [r for r in sb.requests if "realtoken" in str(r.headers)]
     finally:
         ks.close()
+
+
+def test_history_keeps_the_status_of_failed_calls_and_no_secret(sb):
+    ks = current(sb)
+    ks.login_with_token(sb.personal_token)
+    with pytest.raises(errors.NotFoundError):
+        ks.request("GET", "/spaces/does-not-exist", params={"q": "x"})
+    ks.paginate(f"/orgs/{sb.ids['org']}/spaces", limit=20)
+    last_two = ks.history()[-2:]
+    assert [(h["method"], h["path"], h["status"]) for h in last_two] == [
+        ("GET", "/spaces/does-not-exist", 404),
+        ("GET", f"/orgs/{sb.ids['org']}/spaces", 200),
+    ]
+    assert last_two[1]["pages"] > 1
+    assert sb.personal_token not in repr(ks.history())
