@@ -23,6 +23,7 @@ from .urls import host_key as host_of
 # RFC 6750 b64token: what a bearer token may look like on the wire.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 PAT_CLIENT_ID = "personal-access-token"
+PASTE_REDIRECT_URI = "http://127.0.0.1/callback"
 
 
 def needed(value: str | None, name: str) -> str:
@@ -111,6 +112,10 @@ class SignInMixin:
         """Start a login and return its pending flow; any older pending flow is cancelled (A2)."""
         s = self.settings_with(overrides)
         redirect = redirect_uri or s.redirect_uri
+        if not redirect and s.flow == "current":
+            # Paste mode with a public client: the browser lands on a loopback address where
+            # nothing listens, and the user copies it from the address bar (RFC 8252 §7.3).
+            redirect = PASTE_REDIRECT_URI
         if not redirect:
             raise ConfigError(
                 "no redirect URI is configured",

@@ -366,3 +366,14 @@ def test_history_keeps_the_status_of_failed_calls_and_no_secret(sb):
     ]
     assert last_two[1]["pages"] > 1
     assert sb.personal_token not in repr(ks.history())
+
+
+def test_current_flow_paste_mode_needs_no_configured_redirect(sb):
+    ks = KernelSession(environ={}, clock=Clock())
+    ks.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url)
+    flow = ks.begin_login()
+    assert flow.redirect_uri == "http://127.0.0.1/callback"
+    redirected = sb.approve(flow.authorize_url)  # the browser would fail to load it: copy it
+    assert redirected.startswith("http://127.0.0.1/callback?")
+    ks.finish_login(redirected)
+    assert ks.whoami()["name"] == sb.user

@@ -581,3 +581,15 @@ def test_E4_notebook_saved_with_widget_state_has_no_secret(tmp_path, monkeypatch
     assert found["state"] == found["state2"]
     for name, value in found.items():
         assert value and value not in saved, f"{name} leaked into the saved notebook"
+
+
+def test_paste_mode_current_flow_without_a_configured_redirect(sb, make):
+    """Colab-like front ends: paste mode with a public client and no redirect URI configured."""
+    session = KernelSession(environ={})
+    try:
+        w = make(session, mode="paste", flow="current", api_url=sb.url + "/v1", oauth_url=sb.url)
+        assert "redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback" in w.authorize_url
+        w.submit(sb.approve(w.authorize_url))
+        signed_in(w, sb.user)
+    finally:
+        session.close()
