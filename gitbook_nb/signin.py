@@ -159,7 +159,7 @@ class SignInMixin:
         with self._lock:
             current, s = self._pending, self._pending_settings
         flow = flow if flow is not None else current
-        if flow is not None and flow is not current:
+        if flow is not None and flow is not current and not flow.used:
             flow.cancel()
             raise FlowUsedError(
                 "this login was replaced by a newer one", hint="use the most recent login link"

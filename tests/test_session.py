@@ -377,3 +377,16 @@ def test_current_flow_paste_mode_needs_no_configured_redirect(sb):
     assert redirected.startswith("http://127.0.0.1/callback?")
     ks.finish_login(redirected)
     assert ks.whoami()["name"] == sb.user
+
+
+def test_A4_second_paste_of_a_used_flow_says_used_even_when_bound(sb):
+    ks = legacy(sb)
+    flow = ks.begin_login()
+    redirected = sb.approve(flow.authorize_url)
+    with pytest.raises(errors.TokenExchangeError):
+        ks.finish_login(redirected, flow=flow, client_secret=Secret("wrong"))
+    sb.clear_log()
+    with pytest.raises(errors.FlowUsedError) as info:
+        ks.finish_login(redirected, flow=flow)
+    assert "newer" not in str(info.value)
+    assert sb.requests == []  # refused locally
