@@ -28,7 +28,6 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from traitlets import Bool, Float, Int, Unicode, observe
 
 from . import session as _session
-from .audit import audit_notebook
 from .display import Result
 from .errors import GitBookError
 from .magic_interp import LiveSecrets, MagicLineError
@@ -264,6 +263,8 @@ class GitBookMagics(Magics):
         except (GitBookError, AttributeError):
             extra = []
         extra.append(os.environ.get("GITBOOK_CLIENT_SECRET"))
+        from .audit import audit_notebook  # only `%gitbook audit` needs it: keep %load_ext light
+
         findings = audit_notebook(
             path, live_token=live[0] if live else None, client_secrets=[*live[1:], *extra]
         )
