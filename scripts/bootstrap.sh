@@ -24,6 +24,20 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# The Binder environment test builds a venv offline: fetch every wheel it needs now (the test
+# itself never touches the network). jupyter-repo2docker is optional: its check skips without it.
+wheels=.cache/wheels
+if [ "$job" = "test" ] && { [ ! -f "$wheels/.complete" ] || [ "$(cat "$wheels/.complete")" != "$want" ]; }; then
+  echo "bootstrap: fetching wheels for the offline Binder environment test into $wheels"
+  rm -rf "$wheels" && mkdir -p "$wheels"
+  grep -vE '^[[:space:]]*(#|\.|$)' binder/requirements.txt > "$wheels/binder-requirements.txt"
+  .venv/bin/python -m pip wheel --quiet --disable-pip-version-check -w "$wheels" \
+    ".[pandas]" -r "$wheels/binder-requirements.txt" pytest nbval "setuptools>=77" wheel
+  .venv/bin/python -m pip wheel --quiet --disable-pip-version-check -w "$wheels" jupyter-repo2docker \
+    || echo "bootstrap: jupyter-repo2docker could not be fetched; its configuration check will skip"
+  echo "$want" > "$wheels/.complete"
+fi
+
 # Browser tests drive Debian's chromium through Playwright (never `playwright install`).
 if [ "$job" = "test" ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then
