@@ -45,6 +45,12 @@ def _backend_problem(backend: Any) -> str | None:
     return None
 
 
+def _entry_json(key: Key, token: Token) -> str:
+    entry = token_to_dict(token)
+    entry["issuer"], entry["client_id"] = key
+    return json.dumps(entry)
+
+
 class KeyringStore:
     """F3: the system keyring, only with a real backend; never a silent plaintext fallback.
 
@@ -113,14 +119,25 @@ class KeyringStore:
             return None
 
     def set(self, key: Key, token: Token) -> None:
-        entry = token_to_dict(token)
-        entry["issuer"], entry["client_id"] = key
         with self._lock:
-            self._call(self._backend.set_password, self._user(key), json.dumps(entry))
+            # E2: the revealed token is an argument only of _put, which returns its failure
+            # instead of raising (``%xmode Verbose`` prints every frame's locals).
+            failure = self._put(self._user(key), _entry_json(key, token))
+            if failure is not None:
+                raise StorageError(f"the keyring refused: {failure}")
             index = self._index()
             if self._user(key) not in index:
                 index.append(self._user(key))
                 self._call(self._backend.set_password, self._INDEX, json.dumps(index))
+
+    def _put(self, user: str, value: str) -> str | None:
+        """Store ``value``; the failure's type name or None. Any exception is caught: one
+        escaping from the backend would carry ``value`` in its frames."""
+        try:
+            self._backend.set_password(self.SERVICE, user, value)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            return type(exc).__name__
+        return None
 
     def _delete_user(self, user: str) -> None:
         try:

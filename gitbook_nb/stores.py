@@ -109,6 +109,15 @@ def token_from_dict(data: Any) -> Token:
     )
 
 
+def _serialise(tokens: Mapping[Key, Token]) -> bytes:
+    stored = []
+    for (issuer, client_id), token in tokens.items():
+        entry = token_to_dict(token)
+        entry["issuer"], entry["client_id"] = issuer, client_id
+        stored.append(entry)
+    return json.dumps({"version": FORMAT_VERSION, "tokens": stored}).encode()
+
+
 class MemoryStore:
     """The default: tokens live only in this kernel's memory and die with it (F1)."""
 
@@ -259,29 +268,15 @@ class FileStore:
         if not tokens:
             self._unlink()
             return
-        stored = []
-        for (issuer, client_id), token in tokens.items():
-            entry = token_to_dict(token)
-            entry["issuer"], entry["client_id"] = issuer, client_id
-            stored.append(entry)
-        payload = json.dumps({"version": FORMAT_VERSION, "tokens": stored}).encode()
-        fd, tmp = tempfile.mkstemp(prefix=".tokens-", suffix=".tmp", dir=self.path.parent)
-        try:  # mkstemp creates the file 0600 in the same directory, so os.replace is atomic
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                self._fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        # E2: the revealed tokens exist only in the frames of _serialise and _replace, which
+        # return instead of raising; a traceback (``%xmode Verbose`` prints every frame's
+        # locals) starts here, where no local holds them.
+        failure = self._replace(_serialise(tokens))
+        if failure is not None:
             raise StorageError(
-                f"could not write the token file {_short(self.path)}: "
-                f"{exc.strerror or type(exc).__name__}; the previous file "
-                "is unchanged"
-            ) from None
+                f"could not write the token file {_short(self.path)}: {failure}; the previous "
+                "file is unchanged"
+            )
         try:  # make the rename itself durable
             dfd = os.open(self.path.parent, os.O_RDONLY)
             try:
@@ -290,6 +285,26 @@ class FileStore:
                 os.close(dfd)
         except OSError:
             pass
+
+    def _replace(self, payload: bytes) -> str | None:
+        """Write ``payload`` to a temp file and rename it over the store; the failure's text
+        (never the payload) or None. Returns rather than raises: see :meth:`_write`."""
+        tmp = None
+        try:  # mkstemp creates the file 0600 in the same directory, so os.replace is atomic
+            fd, tmp = tempfile.mkstemp(prefix=".tokens-", suffix=".tmp", dir=self.path.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                self._fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+            return str(exc.strerror or type(exc).__name__)
+        return None
 
     def _unlink(self) -> None:
         try:

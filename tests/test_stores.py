@@ -353,3 +353,52 @@ def test_F3_corrupt_keyring_entry_is_a_miss():
         warnings.simplefilter("always")
         assert store.get(KEY) is None
     assert len(caught) == 1 and "SECRETCONTENT" not in str(caught[0].message)
+
+
+# --------------------------------------------------------------------------- E2 in the stores
+
+
+def _verbose_traceback(err: BaseException) -> str:
+    """What ``%xmode Verbose`` prints (IPython's rendering), plus the repr of every local of
+    every library frame (PITFALLS: Verbose prints the locals of each frame)."""
+    from IPython.core.ultratb import VerboseTB
+
+    texts = list(
+        VerboseTB(include_vars=True).structured_traceback(type(err), err, err.__traceback__)
+    )
+    tb = err.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_filename != __file__:  # the test's own frame holds the fixtures
+            texts += [f"{frame.f_code.co_name}.{k}={v!r}" for k, v in frame.f_locals.items()]
+        tb = tb.tb_next
+    return "\n".join(texts)
+
+
+def test_E2_failed_file_write_traceback_holds_no_token(path):
+    def broken_fsync(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    tok = make_token()
+    with pytest.raises(StorageError) as info:
+        FileStore(path, fsync=broken_fsync).set(KEY, tok)
+    text = _verbose_traceback(info.value)
+    assert "set." in text  # the store's frames are there, with their locals
+    assert tok.access_token.reveal() not in text
+    assert tok.refresh_token.reveal() not in text
+
+
+def test_E2_failed_keyring_write_traceback_holds_no_token():
+    from keyring.errors import PasswordSetError
+
+    class LockedKeyring(MemoryKeyring):
+        def set_password(self, service, username, password):
+            raise PasswordSetError("the keyring is locked")
+
+    tok = make_token()
+    with pytest.raises(StorageError) as info:
+        KeyringStore(backend=LockedKeyring()).set(KEY, tok)
+    text = _verbose_traceback(info.value)
+    assert "set." in text
+    assert tok.access_token.reveal() not in text
+    assert tok.refresh_token.reveal() not in text
