@@ -33,7 +33,7 @@ from .errors import (
     UnsafeRequestError,
 )
 from .tokens import Secret, reveal
-from .urls import DEFAULT_PORTS, host_key
+from .urls import DEFAULT_PORTS, host_key, is_loopback_host
 
 __all__ = [
     "Failure",
@@ -53,6 +53,10 @@ SNIPPET = 200
 _BAD_PATH_CHARS = re.compile(
     r"[\x00-\x20\x7f-\xa0\\\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff]"
 )
+# D1 allows http:// only for a loopback host because that traffic never leaves the machine; an
+# HTTP_PROXY / ALL_PROXY variable would otherwise carry it (bearer token, token POST form) to a
+# proxy in clear text (D2). A None value makes requests ignore that environment proxy.
+_NO_PROXY = {"http": None, "https": None, "all": None}
 # RFC 6750 b64token: anything else cannot be written into an Authorization header safely.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
@@ -182,6 +186,13 @@ def join_path(api_url: str, path: object) -> tuple[str, str]:
     return (url + sep + query, rel)
 
 
+def _loopback(url: str) -> bool:
+    try:
+        return is_loopback_host(urlsplit(url).hostname, allow_localhost=True)
+    except ValueError:
+        return False
+
+
 def _headers_with_auth(headers: Mapping[str, str], bearer: Secret | None) -> dict[str, str]:
     out = {k: reveal(v) or "" for k, v in headers.items()}
     if bearer is not None:
@@ -255,6 +266,8 @@ def send_once(
             timeout=timeout,
             allow_redirects=False,
             stream=True,
+            # a fresh dict each time: requests fills it in with setdefault
+            proxies=dict(_NO_PROXY) if _loopback(url) else None,
             # D2: explicit, so neither a session attribute nor an empty CURL_CA_BUNDLE can turn
             # verification off; a REQUESTS_CA_BUNDLE path still applies (custom CA).
             verify=True,

@@ -1023,3 +1023,33 @@ def test_D2_custom_ca_bundle_is_honoured(tls_server, monkeypatch):
     url, cert = tls_server
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
     assert _tls_client(url).request("GET", "/x").data == {"ok": True}
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_D2_loopback_http_never_goes_through_an_environment_proxy(sb, monkeypatch, variable):
+    """http:// is allowed only because loopback traffic never leaves the machine (D1); a proxy
+    variable alone must not send the bearer token or the token POST's secret over the network
+    in clear text (D2). A listening socket stands in for the proxy and must see nothing."""
+    for name in (
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as proxy:
+        proxy.bind(("127.0.0.1", 0))
+        proxy.listen(4)
+        monkeypatch.setenv(variable, f"http://127.0.0.1:{proxy.getsockname()[1]}")
+        client = _client(sb, read_timeout=1.0, max_retries=0)
+        assert client.request("GET", "/user").status == 200
+        status, _, _ = client.send_spec(_token_spec(sb))
+        assert status < 500
+        proxy.setblocking(False)
+        with pytest.raises(BlockingIOError):  # nobody connected to the "proxy"
+            proxy.accept()
+    assert _v1(sb)[-1].headers["Authorization"] == f"Bearer {sb.personal_token}"
