@@ -107,6 +107,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "token_url": "https://api.gitbook.com/oauth/access_token",
         "scopes": (),
     },
+    # The sandbox profiles also clear the client settings: a GITBOOK_CLIENT_ID or redirect URI
+    # meant for a real GitBook app must not leak into the embedded sandbox's login.
     "sandbox": {
         "flow": "current",
         "api_url": SANDBOX_MARKER,
@@ -114,6 +116,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         "authorize_url": None,
         "token_url": None,
         "scopes": CURRENT_SCOPES,
+        "client_id": None,
+        "client_secret": None,
+        "redirect_uri": None,
     },
     "sandbox-legacy": {
         "flow": "legacy",
@@ -122,6 +127,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         "authorize_url": SANDBOX_MARKER,
         "token_url": SANDBOX_MARKER,
         "scopes": (),
+        "client_id": None,
+        "client_secret": None,
+        "redirect_uri": None,
     },
 }
 
@@ -327,16 +335,23 @@ def resolve(
 
     ``overrides`` are explicit arguments of this call, ``configured`` what ``configure()`` or
     ``%config`` stored, ``environ`` the process environment (``os.environ`` by default).
-    The profile is chosen with the same precedence, then its values form the layer just
-    above the built-in defaults.
+    The profile is chosen with the same precedence, and its values enter at the layer that
+    chose it: ``configure(profile="sandbox")`` replaces a ``GITBOOK_API_URL`` from the
+    environment (a lower layer), while ``configure(profile="legacy", api_url=...)`` keeps its
+    own ``api_url`` (the same layer, which wins over the profile).
     """
     env = os.environ if environ is None else environ
     layers = [_from_environ(env), normalize(configured or {}), normalize(overrides or {})]
-    profile = DEFAULT_PROFILE
-    for layer in layers:
-        profile = layer.get("profile", profile)
-    merged: dict[str, Any] = {"profile": profile, **PROFILES[profile]}
-    for layer in layers:
+    profile, chosen_at = DEFAULT_PROFILE, -1
+    for i, layer in enumerate(layers):
+        if "profile" in layer:
+            profile, chosen_at = layer["profile"], i
+    merged: dict[str, Any] = {"profile": profile}
+    if chosen_at < 0:
+        merged.update(PROFILES[profile])
+    for i, layer in enumerate(layers):
+        if i == chosen_at:
+            merged.update(PROFILES[profile])
         merged.update({k: v for k, v in layer.items() if k != "profile"})
     if not merged.get("user_agent"):
         merged["user_agent"] = default_user_agent()

@@ -299,3 +299,24 @@ def test_config_imports_no_http_library():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_profile_chosen_by_configure_replaces_environment_urls():
+    """A profile picked above the environment brings its own URLs and clears client settings."""
+    environ = {
+        "GITBOOK_API_URL": "https://gitbook.example.com/v1",
+        "GITBOOK_CLIENT_ID": "real-app",
+        "GITBOOK_REDIRECT_URI": "https://app.example.com/callback",
+    }
+    s = config.resolve(configured={"profile": "sandbox"}, environ=environ)
+    assert s.api_url == config.SANDBOX_MARKER and s.oauth_url == config.SANDBOX_MARKER
+    assert s.client_id is None and s.redirect_uri is None
+    # the environment still applies when the profile itself comes from the environment
+    s = config.resolve(environ={**environ, "GITBOOK_PROFILE": "current"})
+    assert s.api_url == "https://gitbook.example.com/v1" and s.client_id == "real-app"
+    # an explicit value next to the profile wins over the profile
+    s = config.resolve(
+        configured={"profile": "legacy", "api_url": "https://legacy.example.com"}, environ=environ
+    )
+    assert s.api_url == "https://legacy.example.com"
+    assert s.authorize_url == "https://api.gitbook.com/oauth/authorize"
