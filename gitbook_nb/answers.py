@@ -101,11 +101,22 @@ def retry_after_seconds(headers: Mapping[str, str], *, wall: float) -> float | N
     return None
 
 
-def parse_json(status: int, body: bytes, *, label: str) -> tuple[Any, InvalidResponseError | None]:
+def _masked(body: bytes, secret: str | None) -> bytes:
+    """``body`` with the token in use masked, *before* a snippet is cut: cutting first could
+    keep a prefix of a token that straddles the cut (E2)."""
+    if secret and len(secret) >= 4:
+        return body.replace(secret.encode(), MASK.encode())
+    return body
+
+
+def parse_json(
+    status: int, body: bytes, *, label: str, secret: str | None = None
+) -> tuple[Any, InvalidResponseError | None]:
     """D8: ``(data, None)``, or ``(None, error)`` with the status and an escaped snippet.
 
     Returns the error instead of raising it so the caller raises outside any ``except`` block
-    (a clean ``__context__``, never a raw JSONDecodeError).
+    (a clean ``__context__``, never a raw JSONDecodeError). ``secret`` (the token in use) is
+    masked in the snippet, should a proxy or debug page echo the request headers (E2).
     """
     if not body.strip():
         return None, None
@@ -114,7 +125,7 @@ def parse_json(status: int, body: bytes, *, label: str) -> tuple[Any, InvalidRes
     except (ValueError, RecursionError):
         pass
     return None, InvalidResponseError(
-        f"{label}: the answer ({status}) is not JSON: {escape_snippet(body)!s}",
+        f"{label}: the answer ({status}) is not JSON: {escape_snippet(_masked(body, secret))!s}",
         status=status,
         hint="the server sent something else (an HTML error page, a proxy?); check the API URL",
     )
@@ -178,7 +189,7 @@ def error_for(
     secret: str | None = None,
 ) -> APIError:
     """Map an error answer onto the error tree (E2: no secret in the message)."""
-    text, code = _api_message(body)
+    text, code = _api_message(_masked(body, secret))
     if secret and len(secret) >= 4:
         text = text.replace(secret, MASK)
     text = escape_snippet(text)

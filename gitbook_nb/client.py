@@ -304,7 +304,14 @@ class Client:
             if status >= 400:
                 raise self._error(out, method, rel, token, wait) from None
             body, bad = (
-                (None, None) if method == "HEAD" else parse_json(status, out.body, label=label)
+                (None, None)
+                if method == "HEAD"
+                else parse_json(
+                    status,
+                    out.body,
+                    label=label,
+                    secret=token.access_token.reveal() if token is not None else None,
+                )
             )
             if bad is not None:
                 raise bad from None

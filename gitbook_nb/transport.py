@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -63,12 +63,16 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 @dataclass(frozen=True)
 class RawResponse:
-    """What came back, as plain values (no live requests object, so no request headers)."""
+    """What came back, as plain values (no live requests object, so no request headers).
+
+    The body stays out of the repr: a page that echoes the request headers would otherwise
+    show the token in the caller's locals under ``%xmode Verbose`` (E2).
+    """
 
     status: int
     reason: str
     headers: CaseInsensitiveDict
-    body: bytes
+    body: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -1053,3 +1053,28 @@ def test_D2_loopback_http_never_goes_through_an_environment_proxy(sb, monkeypatc
         with pytest.raises(BlockingIOError):  # nobody connected to the "proxy"
             proxy.accept()
     assert _v1(sb)[-1].headers["Authorization"] == f"Bearer {sb.personal_token}"
+
+
+@pytest.mark.parametrize(("status", "offset"), [(200, 20), (200, 162), (500, 20), (500, 162)])
+def test_E2_a_token_echoed_in_a_non_json_body_is_masked(raw_server, status, offset):
+    """A proxy or debug page that echoes the request headers must not put the bearer token
+    into the error message: not in a success answer that is not JSON (D8's snippet), and not
+    a prefix of it where the 200-character snippet cuts the token in two."""
+    tok = secrets.token_urlsafe(30)
+    body = b"<html>" + b"x" * offset + b"Authorization: Bearer " + tok.encode() + b"</html>"
+    server = raw_server(
+        f"HTTP/1.1 {status} X\r\nContent-Type: text/html\r\nContent-Length: {len(body)}\r\n"
+        f"Connection: close\r\n\r\n".encode()
+        + body
+    )
+    client = Client(
+        resolve(overrides={"api_url": server.url, "max_retries": 0}, environ={}),
+        token_getter=lambda: Token(Secret(tok), issuer=_host(server.url)),
+        sleep=lambda s: None,
+    )
+    with pytest.raises(APIError) as info:
+        client.request("GET", "/x")
+    assert info.value.status == status
+    assert "Authorization: Bearer" in str(info.value) or offset > 100  # the snippet is there
+    assert tok[:6] not in str(info.value) and tok[:6] not in repr(info.value)
+    assert _leaks(info.value, tok) == []  # nor in a local of a frame (%xmode Verbose)
