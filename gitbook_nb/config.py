@@ -304,7 +304,7 @@ def normalize(changes: Mapping[str, Any]) -> dict[str, Any]:
             )
         if key in _TLS_NAMES:
             raise ConfigError(
-                "TLS verification cannot be turned off (SECURITY.md D2)",
+                "TLS verification cannot be turned off (security rule D2)",
                 hint="for a private CA, point REQUESTS_CA_BUNDLE at its certificate file",
             )
         if key not in _FIELD_NAMES:

@@ -148,7 +148,7 @@ class Listener:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if host not in ("127.0.0.1", "::1"):  # A9: never reachable from another machine
-            raise ValueError("the listener binds 127.0.0.1 or ::1 only (SECURITY.md A9)")
+            raise ValueError("the listener binds 127.0.0.1 or ::1 only (security rule A9)")
         if not path.startswith("/") or path == "/start":
             raise ValueError("callback path must start with / and not be /start")
         self.on_redirect = on_redirect

@@ -113,10 +113,19 @@ class GitBookMagics(Magics):
     @no_var_expand  # {name} is ours: URL- or JSON-encoded, never IPython's plain expansion
     @line_cell_magic
     def gitbook(self, line: str = "", cell: str | None = None) -> Any:
-        """Call GitBook and show the answer as a table; see DESIGN.md section 3.
+        """Call GitBook and show the answer as a table.
+
+        Examples::
+
+            %gitbook login [--profile sandbox|current|legacy] [--token]
+            %gitbook whoami | status | logout | config | history
+            %gitbook orgs | spaces ORG | pages SPACE | search SPACE "query" | books
+            %gitbook GET /path key=value --all --max-pages 5 --columns id,title -o result
+            %gitbook GET /path --dry-run
+            %gitbook audit notebook.ipynb
 
         ``%%gitbook POST /path`` sends the cell body as JSON. ``{name}`` reads the notebook's
-        variables: URL-encoded in paths and queries, JSON-encoded in bodies.
+        variables: URL-encoded in paths and queries, JSON-encoded in bodies; ``{{`` is a brace.
         """
         live = self._live_secrets()
         debug = "--debug" in line.split()
