@@ -153,11 +153,11 @@ class LoginFlow:
             self.mode, self.reason = "env", "GITBOOK_TOKEN is set"
             try:
                 note += f", signed in as {self.session.whoami().get('name')}"
+                advice = "No sign-in needed; unset GITBOOK_TOKEN to use this login instead."
             except GitBookError as err:
                 note += f"; but checking it failed: {err}"
-            self._view_mode(
-                f"{note}. No sign-in needed; unset GITBOOK_TOKEN to use this login instead."
-            )
+                advice = "Fix or unset GITBOOK_TOKEN, restart the kernel, then sign in again."
+            self._view_mode(f"{note}. {advice}")
             self._view_env_only()
             self._set_status(note)
             return
