@@ -18,7 +18,7 @@ from typing import Any
 
 from . import config, oauth
 from .calls import CallsMixin
-from .errors import ConfigError, StorageError
+from .errors import AuthenticationError, ConfigError, StorageError
 from .signin import PAT_CLIENT_ID, SignInMixin
 from .tokens import MemoryStore, Secret, Token
 from .urls import host_key as host_of  # host[:port], default port dropped: the D3 key
@@ -261,7 +261,14 @@ class KernelSession(SignInMixin, CallsMixin):
         tok = self._require_token(s)
         who = self._who.get(s.api_url)
         if who is None:
-            who = self._whoami_with(s, tok)
+            try:
+                who = self._whoami_with(s, tok)
+            except AuthenticationError:
+                # D5, as the client does for every other call: refresh once, else clear.
+                new = self._on_unauthorized(s, tok)
+                if new is None:
+                    raise
+                who = self._whoami_with(s, new)
             self._who[s.api_url] = who
         return dict(who)
 

@@ -390,3 +390,28 @@ def test_A4_second_paste_of_a_used_flow_says_used_even_when_bound(sb):
         ks.finish_login(redirected, flow=flow)
     assert "newer" not in str(info.value)
     assert sb.requests == []  # refused locally
+
+
+def test_D5_whoami_401_clears_the_token(sb):
+    """whoami uses its own throwaway client; its 401 must clear the token like any call's."""
+    ks = current(sb)
+    ks.login_with_token(sb.mint_token())
+    sb.revoke_token(ks.token.access_token.reveal())
+    ks._who.clear()  # login_with_token cached the answer; ask the server again
+    sb.clear_log()
+    with pytest.raises(errors.AuthenticationError, match="log in again"):
+        ks.whoami()
+    assert len([r for r in sb.requests if r.path == "/v1/user"]) == 1  # no loop
+    assert ks.token is None  # cleared for that host
+    with pytest.raises(errors.NotLoggedInError):
+        ks.whoami()
+
+
+def test_D5_whoami_401_refreshes_an_oauth_token_once(sb):
+    ks = current(sb)
+    sign_in(ks, sb)
+    first = ks.token
+    ks._who.clear()
+    sb.revoke_token(first.access_token.reveal())
+    assert ks.whoami()["name"] == sb.user  # one 401, one refresh, one retry
+    assert ks.token is not None and ks.token.access_token != first.access_token
