@@ -56,7 +56,7 @@ _BAD_PATH_CHARS = re.compile(
 # D1 allows http:// only for a loopback host because that traffic never leaves the machine; an
 # HTTP_PROXY / ALL_PROXY variable would otherwise carry it (bearer token, token POST form) to a
 # proxy in clear text (D2). A None value makes requests ignore that environment proxy.
-_NO_PROXY = {"http": None, "https": None, "all": None}
+_NO_PROXY: dict[str, Any] = {"http": None, "https": None, "all": None}
 # RFC 6750 b64token: anything else cannot be written into an Authorization header safely.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
