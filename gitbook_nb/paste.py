@@ -167,7 +167,7 @@ def parse_paste(flow: PendingFlow | None, text: str, *, now: Clock = time.time) 
         url = _split_url(text)
         params = _params(url.query)
         fragment = url.fragment
-    elif "?" in text and not text.startswith("?") and "=" not in text.partition("?")[0]:
+    elif "?" in text and not text.startswith("?"):  # an address without its scheme (B2)
         raise PasteError(
             "the pasted address has no scheme",
             hint="copy the whole address, starting with https:// or http://",

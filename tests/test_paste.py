@@ -370,3 +370,14 @@ def test_E2_no_message_echoes_the_code_or_the_pasted_text():
             paste(f, text)
         assert code not in str(info.value) and code not in info.value.hint
         assert text not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "prefix", ["evil.example/x=1", "evil.example/cb", "app.example/oauth/callback", "x=1/"]
+)
+def test_B2_address_without_scheme_is_refused_not_read_as_a_query(flow, code, prefix):
+    text = f"{prefix}?code={code}&state={flow.state.reveal()}"
+    with pytest.raises(PasteError) as info:
+        paste(flow, text)
+    assert "scheme" in str(info.value) and code not in str(info.value)
+    assert not flow.used
