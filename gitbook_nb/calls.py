@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .display import Result
-from .errors import GitBookError, NotLoggedInError
+from .errors import AuthenticationError, GitBookError, NotLoggedInError
 from .tokens import MASK, Token
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ class CallsMixin:
     ``_on_unauthorized``, ``token_for`` and ``_lock``."""
 
     _lock: threading.RLock
+    _clock: Callable[[], float]
 
     if TYPE_CHECKING:
 
@@ -95,6 +96,19 @@ class CallsMixin:
             sb.stop()
             self._sandbox = None
 
+    def _failed(self, s: config.Settings, err: GitBookError, used: Token, since: float) -> Any:
+        """The history status of a failed call. A 401 that survived the one refresh the client
+        tries means the token this call used (or got by refreshing) is dead: forget it (D5)."""
+        if isinstance(err, AuthenticationError):
+            cur = self.token_for(s)  # type: ignore[attr-defined]
+            if (
+                cur is not None
+                and cur.source != "env"
+                and (cur is used or cur.obtained_at >= since)
+            ):
+                self._drop_token(s, cur)  # type: ignore[attr-defined]
+        return getattr(err, "status", None) or "error"
+
     def _require_token(self, s: config.Settings) -> Token:
         tok = self.token_for(s)  # type: ignore[attr-defined]
         if tok is None:
@@ -124,14 +138,15 @@ class CallsMixin:
         settings: config.Settings | None = None,
     ) -> Result:
         s = settings or self.settings
-        self._require_token(s)
+        used = self._require_token(s)
+        since = self._clock()
         started = time.monotonic()
         status: int | str = "error"
         try:
             resp = self.client_for(s).request(method, path, params=params, json=json)
             status = resp.status
-        except GitBookError as err:  # the history shows the API's status when there was one
-            status = getattr(err, "status", None) or "error"
+        except GitBookError as err:
+            status = self._failed(s, err, used, since)
             raise
         finally:
             self._record(method, path, status, 1, time.monotonic() - started)
@@ -157,7 +172,8 @@ class CallsMixin:
     ) -> Result:
         """Walk every page of either envelope into one Result (stops at ``max_pages``)."""
         s = settings or self.settings
-        self._require_token(s)
+        used = self._require_token(s)
+        since = self._clock()
         cap = max_pages if max_pages is not None else s.max_pages
         query = dict(params or {})
         if limit is not None:
@@ -182,7 +198,7 @@ class CallsMixin:
                 if progress is not None:
                     progress(pages, len(items), total)
         except GitBookError as err:
-            status = getattr(err, "status", None) or "error"
+            status = self._failed(s, err, used, since)
             raise
         finally:
             self._record("GET", path, status, pages, time.monotonic() - started)

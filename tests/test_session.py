@@ -415,3 +415,16 @@ def test_D5_whoami_401_refreshes_an_oauth_token_once(sb):
     sb.revoke_token(first.access_token.reveal())
     assert ks.whoami()["name"] == sb.user  # one 401, one refresh, one retry
     assert ks.token is not None and ks.token.access_token != first.access_token
+
+
+def test_D5_a_refreshed_token_that_is_refused_too_is_forgotten(sb):
+    ks = current(sb)
+    sign_in(ks, sb)
+    sb.add_fault("revoked", path="/v1/user")  # every token is refused on this path
+    with pytest.raises(errors.AuthenticationError):
+        ks.request("GET", "/user")
+    refreshes = [r for r in sb.requests if r.path == "/token"]
+    assert len(refreshes) == 2  # the sign-in, then exactly one refresh: no loop
+    assert ks.token is None  # the refreshed token died too: nothing stale is kept
+    with pytest.raises(errors.NotLoggedInError):
+        ks.request("GET", "/user")
