@@ -136,11 +136,7 @@ class LoginFlow:
         # the kernel opens the sandbox directly: undo the browser (proxy) mapping
         redirected = sb.approve(environment.local_url(url, self.env), approve=approve)
         if self.mode in ("local", "proxy") and self._listener is not None:
-            import requests
-
-            with requests.Session() as http:
-                http.trust_env = False  # loopback: no proxy from the environment
-                http.get(redirected, timeout=30, allow_redirects=False)
+            _deliver_to_listener(redirected)
         else:
             self._finish(redirected)
         return self.status
@@ -353,3 +349,21 @@ class LoginFlow:
             fn()
         except Exception as err:
             self._fail(err)
+
+
+def _deliver_to_listener(redirected: str) -> None:
+    """GET the redirect on the loopback listener, as the browser would.
+
+    http.client rather than requests: urllib3 logs request lines (with the code and state in the
+    query) at DEBUG, and nothing secret may be logged (E3); no proxy applies to loopback either.
+    """
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(redirected)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        conn.request("GET", f"{parts.path}?{parts.query}")
+        conn.getresponse().read()
+    finally:
+        conn.close()

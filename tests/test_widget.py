@@ -593,3 +593,18 @@ def test_paste_mode_current_flow_without_a_configured_redirect(sb, make):
         signed_in(w, sb.user)
     finally:
         session.close()
+
+
+def test_E3_sandbox_stand_in_logs_no_code_or_state(ks, make, caplog):
+    """The sandbox stand-in for the click delivers the redirect without logging its query."""
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        w = make(ks, profile="sandbox")
+        assert w.mode == "local"
+        flow_state = w._flow.state.reveal()
+        assert w.complete_with_sandbox().startswith("Signed in as")
+        token = ks.token.access_token.reveal()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/callback" not in logged or "code=" not in logged
+    assert flow_state not in logged and token not in logged
