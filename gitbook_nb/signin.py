@@ -221,16 +221,23 @@ class SignInMixin:
     def logout(self) -> dict[str, Any]:
         """Forget the token everywhere it was stored (F4); revoke it where the server offers."""
         s = self.settings
-        tok = self.token_for(s)
+        first = self.token_for(s)
         with self._lock:
             if self._pending is not None:
                 self._pending.cancel()
                 self._pending = None
         revoked = False
-        if tok is not None and tok.source == "oauth" and s.flow == "current":
-            revoked = self._revoke(s, tok)
-        if tok is not None and tok.source != "env":
+        seen: set[tuple[str, str]] = set()
+        # Every token kept for this API (an OAuth login and a personal token may both be stored),
+        # so an older one does not silently take over after logout.
+        while (
+            (tok := self.token_for(s)) is not None and tok.source != "env" and tok.key not in seen
+        ):
+            seen.add(tok.key)
+            if s.flow == "current" and tok.client_id != PAT_CLIENT_ID:
+                revoked = self._revoke(s, tok) or revoked
             self._drop_token(s, tok)
+        tok = first
         note = None
         if self._env_token(s) is not None:
             note = "GITBOOK_TOKEN is still set in the environment and will be used"

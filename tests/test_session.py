@@ -428,3 +428,12 @@ def test_D5_a_refreshed_token_that_is_refused_too_is_forgotten(sb):
     assert ks.token is None  # the refreshed token died too: nothing stale is kept
     with pytest.raises(errors.NotLoggedInError):
         ks.request("GET", "/user")
+
+
+def test_F4_logout_forgets_every_token_kept_for_the_api(sb):
+    ks = current(sb)
+    ks.login_with_token(sb.mint_token())  # a personal token...
+    sign_in(ks, sb)  # ...and then an OAuth login for the same API
+    out = ks.logout()
+    assert out["revoked"] and out["was_signed_in"]
+    assert ks.token is None  # the personal token did not take over
