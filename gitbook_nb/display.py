@@ -203,21 +203,26 @@ class Result:
             ) from None
         return pd.DataFrame(self.rows, columns=self.columns)
 
+    def with_options(self, **changes: Any) -> Result:
+        """The same answer with other display options (``columns``, ``tree``, ``max_rows``...)."""
+        options: dict[str, Any] = {
+            "status": self.status,
+            "pages": self.pages,
+            "elapsed": self.elapsed,
+            "method": self.method,
+            "path": self.path,
+            "total": self._total,
+            "note": self.note,
+            "rate_limit": self.rate_limit,
+            "max_rows": self.max_rows,
+            "max_cell": self.max_cell,
+        }
+        options.update(changes)
+        return Result(self.data, **options)
+
     def pages_table(self) -> Result:
         """The same answer shown as a flattened page tree (depth, path, title, ...)."""
-        return Result(
-            self.data,
-            status=self.status,
-            pages=self.pages,
-            elapsed=self.elapsed,
-            method=self.method,
-            path=self.path,
-            note=self.note,
-            rate_limit=self.rate_limit,
-            tree=True,
-            max_rows=self.max_rows,
-            max_cell=self.max_cell,
-        )
+        return self.with_options(tree=True, total=None)
 
     def to_json(self) -> JSONView:
         """The answer as bounded, pretty JSON (what ``--json`` shows)."""

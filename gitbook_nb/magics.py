@@ -162,18 +162,8 @@ class GitBookMagics(Magics):
         if cmd.render == "pages":
             res = res.pages_table()
         if opts.columns:
-            res = Result(
-                res.data,
-                status=res.status,
-                pages=res.pages,
-                elapsed=res.elapsed,
-                method=res.method,
-                path=res.path,
-                total=res.total,
-                note=res.note,
-                rate_limit=res.rate_limit,
-                columns=list(opts.columns),
-                tree=True if cmd.render == "pages" else None,
+            res = res.with_options(
+                columns=list(opts.columns), tree=True if cmd.render == "pages" else None
             )
         res.max_rows = self.max_rows
         bound = res.to_dataframe() if self.autopandas else res
