@@ -118,8 +118,12 @@ class Progress:
     """A transient tqdm bar driven by ``paginate``'s ``progress(pages, items, total)``.
 
     ``tqdm.auto`` picks the widget bar in a Jupyter kernel and the text bar elsewhere;
-    ``leave=False`` removes it when the walk ends, so saved notebooks keep only the table.
+    ``leave=False`` removes it when the walk ends, and ``delay`` shows nothing at all for a walk
+    that ends within a second, so quick calls do not flicker and saved notebooks keep only
+    the table (not a frozen "0%" bar for viewers without widget state).
     """
+
+    DELAY = 1.0  # seconds before a bar appears
 
     def __init__(self, label: str = "gitbook") -> None:
         self.label = label
@@ -129,12 +133,13 @@ class Progress:
         if self.bar is None:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, unit=" items", leave=False, desc=self.label)
+            self.bar = tqdm(
+                total=total, unit=" items", leave=False, desc=self.label, delay=self.DELAY
+            )
         if total is not None and self.bar.total != total:
             self.bar.total = total
-        self.bar.n = items
         self.bar.set_postfix_str(f"page {pages}", refresh=False)
-        self.bar.refresh()
+        self.bar.update(items - self.bar.n)  # update(), not refresh(): it honours the delay
 
     def close(self) -> None:
         if self.bar is not None:

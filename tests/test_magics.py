@@ -274,13 +274,21 @@ def test_head_request(shell, signed_in, sb):
 
 
 def test_all_follows_the_current_envelope_with_a_progress_bar(shell, signed_in, sb, capsys):
-    res = run(shell, f"spaces {sb.ids['org']} --all --limit 5")
+    path = f"/v1/orgs/{sb.ids['org']}/spaces"
+    sb.add_fault("latency", path=path, seconds=0.6)  # a walk long enough to show the bar
+    res = run(shell, f"spaces {sb.ids['org']} --all --limit 20")
     total = len(res.rows)
-    assert res.pages == len(sb.requests) >= 2 and total > 5
+    assert res.pages == len(sb.requests) >= 3 and total > 20
     assert len({r["id"] for r in res.rows}) == total
-    assert all(r.params["limit"] == ["5"] for r in sb.requests)
+    assert all(r.params["limit"] == ["20"] for r in sb.requests)
     err = capsys.readouterr().err
     assert "items" in err and "page" in err  # the transient tqdm bar (text front end)
+
+
+def test_all_shows_no_bar_for_a_quick_walk(shell, signed_in, sb, capsys):
+    res = run(shell, f"spaces {sb.ids['org']} --all --limit 5")
+    assert res.pages >= 2
+    assert "items" not in capsys.readouterr().err  # under a second: no flicker
 
 
 def test_all_follows_the_legacy_envelope(shell, legacy, sb):
