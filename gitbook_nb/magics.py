@@ -29,7 +29,7 @@ from traitlets import Bool, Float, Int, Unicode, observe
 
 from . import session as _session
 from .display import Result
-from .errors import GitBookError
+from .errors import AuthenticationError, GitBookError
 from .magic_interp import LiveSecrets, MagicLineError
 from .magic_output import DryRun, Progress, explain
 from .magic_parse import OPTION_SPECS, Command, parse
@@ -215,7 +215,15 @@ class GitBookMagics(Magics):
             raise MagicLineError(
                 "no token was entered", hint="set GITBOOK_TOKEN, or use %gitbook login"
             ) from None
-        self.api.login_with_token(secret)
+        try:
+            self.api.login_with_token(secret)
+        except AuthenticationError as err:
+            raise AuthenticationError(
+                f"{host} refused that token ({err.status or 401}); the previous sign-in is kept",
+                status=err.status,
+                hint="check the token (it may be expired or revoked) and run %gitbook login "
+                "--token again",
+            ) from None
         who = self.api.whoami().get("name")
         where = self.api.status().get("token_stored_in") or "kernel memory"
         print(f"Signed in as {who} ({host}); the token is kept in {where}.")

@@ -509,6 +509,17 @@ def test_login_token_uses_the_prompt(shell, kernel, sb, magics, capsys, pat):
     assert run(shell, "orgs").status == 200
 
 
+def test_login_token_refused_keeps_the_previous_sign_in(shell, kernel, sb, magics, pat):
+    magics.secret_prompt = lambda prompt: pat
+    run(shell, "login --token")
+    magics.secret_prompt = lambda prompt: "gb_api_notarealtokenatall000000"
+    with pytest.raises(UsageError) as info:
+        run(shell, "login --token")
+    assert "refused that token" in str(info.value) and "previous sign-in is kept" in str(info.value)
+    assert "notarealtoken" not in str(info.value)
+    assert run(shell, "orgs").status == 200  # still signed in with the first token
+
+
 def test_login_token_without_an_answer(shell, kernel, magics):
     def no_stdin(prompt):
         raise EOFError
