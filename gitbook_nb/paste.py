@@ -235,7 +235,7 @@ def _bare_code(flow: PendingFlow, text: str) -> Secret:
     if not flow.allow_bare_code:
         raise PasteError(
             "a bare code cannot be checked against this login",
-            hint="paste the whole address from the browser's address bar (it has the state)",
+            hint="paste the whole address from the browser's address bar: it carries the state",
         )
     if not flow.verifier:  # PKCE is always on, but fail closed if a flow was built without it
         raise PasteError("a bare code is accepted only with PKCE")
