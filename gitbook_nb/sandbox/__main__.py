@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         with Sandbox(
             args.port, books=args.books, spaces=args.spaces, error_style=args.error_style
         ) as sb:
+            # Printing credentials is the point of this command (issue 2): they are random per
+            # run, valid only on this loopback server, and die with it. Library code never prints.
             print(f"GitBook sandbox running at {sb.url}  (current API: {sb.url}/v1)")
             print(f"  demo client id:     {sb.client_id}")
             print(f"  demo client secret: {sb.client_secret}")
