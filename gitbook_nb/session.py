@@ -10,6 +10,7 @@ network down) leaves the previous token in place (SECURITY.md, "Bad input loses 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import warnings
@@ -62,8 +63,6 @@ class KernelSession(SignInMixin, CallsMixin):
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        import os
-
         self._environ = os.environ if environ is None else environ
         self._clock = clock
         self._lock = threading.RLock()
@@ -73,7 +72,8 @@ class KernelSession(SignInMixin, CallsMixin):
         # api_url -> store key of its latest login. Selection is per API base (legacy and /v1 share
         # a host), pinning is per host (Token.issuer, D3).
         self._active: dict[str, tuple[str, str]] = {}
-        self._persistent: Any = None  # opt-in FileStore/KeyringStore, built on demand
+        # opt-in FileStore/KeyringStore per (token_store, token_file), opened on first use
+        self._persistent: dict[tuple[str, str | None], Any] = {}
         self._pending: oauth.PendingFlow | None = None
         self._pending_settings: config.Settings | None = None
         self._sandbox: Any = None
@@ -81,8 +81,6 @@ class KernelSession(SignInMixin, CallsMixin):
         self._endpoints: dict[str, oauth.Endpoints] = {}  # per issuer, for the kernel's life
         self._registered: dict[tuple[str, str], str] = {}  # (issuer, redirect_uri) -> client_id
         self._who: dict[str, dict[str, Any]] = {}  # api_url -> whoami answer
-        self._client: Any = None
-        self._client_key: tuple | None = None
         self._init_calls()
 
     def __repr__(self) -> str:  # E1: nothing secret, ever
@@ -122,8 +120,8 @@ class KernelSession(SignInMixin, CallsMixin):
         s = config.resolve(overrides=overrides, configured=dict(configured), environ=self._environ)
         if s.api_url == config.SANDBOX_MARKER:
             sb = self._ensure_sandbox()
-            # [widget/issue 4] The sandbox's demo client is a legacy-flow client; the current
-            # flow registers its own public client (RFC 7591), as with real GitBook.
+            # The sandbox's demo client is a legacy-flow client; the current flow registers its
+            # own public client (RFC 7591), as with real GitBook.
             legacy = s.flow == "legacy"
             s = config.with_sandbox(
                 s,
@@ -168,12 +166,12 @@ class KernelSession(SignInMixin, CallsMixin):
 
     # ---------------------------------------------------------------- tokens
     def _stores(self, s: config.Settings) -> list[Any]:
-        stores: list[Any] = [self._memory]
-        if s.token_store != "memory":
-            if self._persistent is None:
-                self._persistent = self._open_store(s)
-            stores.append(self._persistent)
-        return stores
+        if s.token_store == "memory":
+            return [self._memory]
+        where = (s.token_store, s.token_file)  # a changed store setting opens the new store
+        if where not in self._persistent:
+            self._persistent[where] = self._open_store(s)
+        return [self._memory, self._persistent[where]]
 
     def _open_store(self, s: config.Settings) -> Any:
         from . import tokens
