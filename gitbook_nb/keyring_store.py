@@ -151,6 +151,19 @@ class KeyringStore:
             index = [u for u in self._index() if u != self._user(key)]
             self._call(self._backend.set_password, self._INDEX, json.dumps(index))
 
+    def keys(self) -> list[Key]:
+        with self._lock:
+            users = self._index()
+        out: list[Key] = []
+        for user in users:
+            try:
+                issuer, client_id = json.loads(user)
+            except (ValueError, TypeError):
+                continue
+            if isinstance(issuer, str) and isinstance(client_id, str):
+                out.append((issuer, client_id))
+        return out
+
     def clear(self) -> None:
         with self._lock:
             for user in self._index():

@@ -207,13 +207,13 @@ class KernelSession(SignInMixin, CallsMixin):
                     tok = store.get(active)
                     if tok is not None:
                         return tok
-            # A fresh kernel with an opt-in persistent store: try the client ids we can know.
+            # No active login for this API (a fresh kernel with an opt-in store, or after a
+            # logout): the configured client first, then personal tokens, then any other client
+            # of this host (a dynamically registered one, whose id a new kernel cannot know).
             host = host_of(s.api_url)
-            keys = [
-                (host, cid)
-                for cid in (s.client_id, PAT_CLIENT_ID, *self._registered.values())
-                if cid
-            ]
+            keys = [(host, cid) for cid in (s.client_id, PAT_CLIENT_ID) if cid]
+            for store in self._stores(s):
+                keys += [k for k in store.keys() if k[0] == host and k not in keys]
             for key in keys:
                 for store in self._stores(s):
                     tok = store.get(key)

@@ -279,7 +279,12 @@ class SignInMixin:
     def _refresh(self, s: config.Settings, tok: Token) -> Token | None:
         with self._lock:  # single flight: the first thread refreshes, the others reuse it
             current = self.token_for(s)
-            if current is not None and current is not tok and not current.expired(self._clock):
+            # compared by value: an opt-in store hands out a fresh copy on every read
+            if (
+                current is not None
+                and current.access_token != tok.access_token
+                and not current.expired(self._clock)
+            ):
                 return current
             try:
                 ep = self._endpoints_for(s)

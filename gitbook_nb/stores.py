@@ -44,6 +44,7 @@ class TokenStore(Protocol):
     def delete(self, key: Key) -> None: ...
     def clear(self) -> None: ...
     def describe(self) -> str: ...
+    def keys(self) -> list[Key]: ...
 
 
 def persistence_allowed(environ: Mapping[str, str] = os.environ) -> tuple[bool, str]:
@@ -140,6 +141,10 @@ class MemoryStore:
     def clear(self) -> None:
         with self._lock:
             self._tokens.clear()
+
+    def keys(self) -> list[Key]:
+        with self._lock:
+            return list(self._tokens)
 
     def describe(self) -> str:
         return "kernel memory"
@@ -329,3 +334,9 @@ class FileStore:
     def clear(self) -> None:
         with self._lock:
             self._unlink()
+
+    def keys(self) -> list[Key]:
+        """The (issuer, client id) pairs stored: a new kernel finds a dynamically registered
+        client's token without knowing its client id."""
+        with self._lock:
+            return list(self._read())

@@ -437,3 +437,14 @@ def test_F4_logout_forgets_every_token_kept_for_the_api(sb):
     out = ks.logout()
     assert out["revoked"] and out["was_signed_in"]
     assert ks.token is None  # the personal token did not take over
+
+
+def test_D5_refresh_on_401_works_with_a_token_read_back_from_the_file_store(sb, tmp_path):
+    store = {"token_store": "file", "token_file": str(tmp_path / "tokens.json")}
+    first_kernel = current(sb, **store)
+    sign_in(first_kernel, sb)
+    first = first_kernel.token.access_token.reveal()
+    ks = current(sb, **store)  # a new kernel: the token comes from the file, a copy per read
+    sb.revoke_token(first)
+    assert _works(ks)  # one 401, one refresh from the stored refresh token, one retry
+    assert ks.token.access_token.reveal() != first

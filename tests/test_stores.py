@@ -334,8 +334,10 @@ def test_F3_keyring_roundtrip_with_a_real_backend():
     assert "MemoryKeyring" in store.describe() and store.describe().startswith("keyring (")
     other = ("127.0.0.1:9", "x")
     store.set(other, make_token(issuer=other[0], client_id=other[1]))
+    assert sorted(store.keys()) == sorted([tuple(KEY), other])
     store.delete(KEY)
     assert store.get(KEY) is None and store.get(other) is not None
+    assert store.keys() == [other]
     store.clear()  # F4: logout removes everything it stored
     assert backend.data == {}
 
@@ -402,3 +404,15 @@ def test_E2_failed_keyring_write_traceback_holds_no_token():
     assert "set." in text
     assert tok.access_token.reveal() not in text
     assert tok.refresh_token.reveal() not in text
+
+
+def test_stores_list_their_keys(tmp_path):
+    from gitbook_nb.tokens import Secret, Token
+
+    tok = Token(access_token=Secret("abc123"), issuer="api.example", client_id="gbc_x")
+    for store in (MemoryStore(), FileStore(tmp_path / "t" / "tokens.json")):
+        assert store.keys() == []
+        store.set(tok.key, tok)
+        assert store.keys() == [("api.example", "gbc_x")]
+        store.delete(tok.key)
+        assert store.keys() == []
