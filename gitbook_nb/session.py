@@ -219,6 +219,7 @@ class KernelSession(SignInMixin, CallsMixin):
                     tok = store.get(key)
                     if tok is not None:
                         self._active[s.api_url] = key
+                        self._memory.set(key, tok)  # later calls: no store I/O on the hot path
                         return tok
         return self._env_token(s)
 
