@@ -130,19 +130,7 @@ class LoginWidget(LoginFlow):
     def close(self) -> None:
         """Stop the listener and timer, cancel this widget's login, remove the views."""
         super().close()
-        for w in (
-            self.box,
-            self._buttons,
-            self._title,
-            self._mode_line,
-            self._link,
-            self._hint,
-            self._password,
-            self._text,
-            self._button,
-            self._restart,
-            self._status,
-        ):
+        for w in (self.box, *self.box.children, *self._buttons.children):
             w.close()
 
     def show(self) -> None:

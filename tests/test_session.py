@@ -100,7 +100,9 @@ def test_not_logged_in_is_one_clear_line(sb):
 
 
 def _works(ks: KernelSession) -> bool:
-    return ks.request("GET", "/user").status == 200
+    """One authenticated call on whichever API the session's flow uses."""
+    path = "/user" if ks.settings.flow == "current" else "/account"
+    return ks.request("GET", path).status == 200
 
 
 def test_failed_login_state_mismatch_keeps_previous_token(sb):
@@ -138,11 +140,7 @@ def test_failed_login_bad_secret_keeps_previous_token(sb):
     flow = ks.begin_login()
     with pytest.raises(errors.TokenExchangeError):
         ks.finish_login(sb.approve(flow.authorize_url), client_secret=Secret("wrong-secret"))
-    assert ks.token is before and _works_legacy(ks)
-
-
-def _works_legacy(ks: KernelSession) -> bool:
-    return ks.request("GET", "/account").status == 200
+    assert ks.token is before and _works(ks)
 
 
 def test_failed_login_network_down_keeps_previous_token(sb):
@@ -157,7 +155,7 @@ def test_failed_login_network_down_keeps_previous_token(sb):
     flow = ks.begin_login(token_url=dead + "/oauth/access_token")
     with pytest.raises(errors.TransportError):
         ks.finish_login(sb.approve(flow.authorize_url))
-    assert ks.token is before and _works_legacy(ks)
+    assert ks.token is before and _works(ks)
 
 
 def test_bad_personal_token_keeps_previous_token(sb):
@@ -448,3 +446,13 @@ def test_D5_refresh_on_401_works_with_a_token_read_back_from_the_file_store(sb, 
     sb.revoke_token(first)
     assert _works(ks)  # one 401, one refresh from the stored refresh token, one retry
     assert ks.token.access_token.reveal() != first
+
+
+def test_a_token_read_back_from_the_file_store_is_read_once(sb, tmp_path):
+    store = {"token_store": "file", "token_file": str(tmp_path / "tokens.json")}
+    first = current(sb, **store)
+    first.login_with_token(sb.personal_token)
+    ks = current(sb, **store)
+    assert _works(ks)
+    (tmp_path / "tokens.json").unlink()  # later calls no longer need the file
+    assert _works(ks) and _works(ks)
