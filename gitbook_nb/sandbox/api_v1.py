@@ -21,28 +21,38 @@ if TYPE_CHECKING:
     from .app import Sandbox
 
 Handler = Callable[["Sandbox", Request, "re.Match[str]", User], Response]
-_ROUTES: list[tuple[re.Pattern[str], str, Handler]] = []
+# (path pattern, OAuth scope, handler, HTTP method). A scope of None marks an operation whose
+# spec `security` lists no `oauth` entry: personal access tokens only.
+_ROUTES: list[tuple[re.Pattern[str], str | None, Handler, str]] = []
 _CR_STATUSES = ("draft", "open", "archived", "merged")
 
 
-def _get(pattern: str, scope: str) -> Callable[[Handler], Handler]:
+def on(method: str, pattern: str, scope: str | None) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for ``method`` on a path pattern (relative to /v1)."""
+
     def register(fn: Handler) -> Handler:
-        _ROUTES.append((re.compile(pattern), scope, fn))
+        _ROUTES.append((re.compile(pattern), scope, fn, method))
         return fn
 
     return register
+
+
+def _get(pattern: str, scope: str | None) -> Callable[[Handler], Handler]:
+    return on("GET", pattern, scope)
 
 
 def route(sb: Sandbox, req: Request) -> Response:
     path = req.path[3:].rstrip("/") or "/"
     if path == "/":
         return json_response(200, {"version": "sandbox-1.0", "build": "2024-06-01T00:00:00Z"})
-    found = next(
-        ((m, scope, fn) for pattern, scope, fn in _ROUTES if (m := pattern.fullmatch(path))), None
-    )
-    if found is None:
+    matches = [
+        (m, scope, fn, method)
+        for pattern, scope, fn, method in _ROUTES
+        if (m := pattern.fullmatch(path))
+    ]
+    if not matches:
         return v1_error(404, f"No route for {req.method} {req.path}")
-    match, scope, handler = found
+    found = next((x for x in matches if x[3] == req.method), None)
     tok = req.bearer()
     if tok is None:
         return v1_error(401, "Authentication required: send an Authorization: Bearer token")
@@ -65,14 +75,16 @@ def route(sb: Sandbox, req: Request) -> Response:
     }
     if not allowed:
         return v1_error(429, "API rate limit exceeded, please retry later", limits)
-    if req.method != "GET":
+    if found is None:
         resp = v1_error(405, f"Method {req.method} is not allowed on {req.path}")
-    elif info.scopes is not None and scope not in info.scopes:
-        resp = v1_error(403, f"Missing scope: {scope}")
+    elif found[1] is None and info.kind == "oauth":
+        resp = v1_error(403, "This operation accepts personal access tokens only, not OAuth")
+    elif found[1] is not None and info.scopes is not None and found[1] not in info.scopes:
+        resp = v1_error(403, f"Missing scope: {found[1]}")
     else:
         viewer = sb.data.user(info.user)
         assert viewer is not None  # tokens are only minted for seeded users
-        resp = handler(sb, req, match, viewer)
+        resp = found[2](sb, req, found[0], viewer)
     resp.headers += list(limits.items())
     return resp
 
