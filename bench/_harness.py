@@ -237,7 +237,7 @@ def sandbox(in_process: bool, **kw: Any) -> SandboxProcess | SandboxInProcess:
 def point_library_at(url: str, token: str) -> None:
     """Configure the kernel session for a sandbox started outside it (current API + flow)."""
     import gitbook_nb
-    from gitbook_nb import session
+    from gitbook_nb.kernel import session
 
     session.reset_session()
     # rate limits and page caps are the sandbox's and the library's defaults otherwise;

@@ -51,7 +51,7 @@ CASES: dict[str, str] = {
         "t = time.perf_counter()\n"
         "import gitbook_nb\n"
         "from gitbook_nb import get, paginate, Result\n"
-        "import gitbook_nb.client\n"
+        "import gitbook_nb.api.client\n"
         "dt = time.perf_counter() - t\n"
     ),
     "IPython: import requests": SHELL
@@ -67,7 +67,7 @@ CASES: dict[str, str] = {
     "IPython: %load_ext + first-call modules": SHELL
     + (
         "t = time.perf_counter(); sh.run_line_magic('load_ext', 'gitbook_nb')\n"
-        "import gitbook_nb.session, gitbook_nb.client, gitbook_nb.display\n"
+        "import gitbook_nb.kernel.session, gitbook_nb.api.client, gitbook_nb.display\n"
         "dt = time.perf_counter() - t\n"
     ),
 }
@@ -201,7 +201,7 @@ def main() -> None:
 
     if args.importtime:
         for stmt in (
-            "import gitbook_nb, gitbook_nb.session, gitbook_nb.client",
+            "import gitbook_nb, gitbook_nb.kernel.session, gitbook_nb.api.client",
             "from IPython.core.interactiveshell import InteractiveShell as S; "
             "S.instance().run_line_magic('load_ext', 'gitbook_nb')",
         ):

@@ -37,23 +37,23 @@ _EXPORTS: dict[str, str] = {
     "UnsafeRequestError": "errors",
     # values
     "Result": "display",
-    "Secret": "tokens",
-    "Token": "tokens",
+    "Secret": "protocol.tokens",
+    "Token": "protocol.tokens",
     # the kernel session (DESIGN.md section 2)
-    "begin_login": "session",
-    "configure": "session",
-    "delete": "session",
-    "finish_login": "session",
-    "get": "session",
-    "history": "session",
-    "login_with_token": "session",
-    "logout": "session",
-    "paginate": "session",
-    "patch": "session",
-    "post": "session",
-    "profile": "session",
-    "status": "session",
-    "whoami": "session",
+    "begin_login": "kernel.session",
+    "configure": "kernel.session",
+    "delete": "kernel.session",
+    "finish_login": "kernel.session",
+    "get": "kernel.session",
+    "history": "kernel.session",
+    "login_with_token": "kernel.session",
+    "logout": "kernel.session",
+    "paginate": "kernel.session",
+    "patch": "kernel.session",
+    "post": "kernel.session",
+    "profile": "kernel.session",
+    "status": "kernel.session",
+    "whoami": "kernel.session",
 }
 
 __all__ = sorted([*_EXPORTS, "load_ipython_extension", "login", "unload_ipython_extension"])
@@ -75,31 +75,31 @@ def __dir__() -> list[str]:
 def login(*, token: bool = False, **settings: Any) -> Any:
     """Show the login widget; ``login(token=True)`` asks for a personal access token instead."""
     if token:
-        from .session import login_with_token
+        from gitbook_nb.kernel.session import login_with_token
 
         return login_with_token(**settings)
-    from .widget import login as _widget_login
+    from gitbook_nb.notebook.widget import login as _widget_login
 
     return _widget_login(**settings)
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext gitbook_nb``: register the ``%gitbook`` / ``%%gitbook`` magics."""
-    from .magics import load_ipython_extension as _load
+    from gitbook_nb.notebook.magics import load_ipython_extension as _load
 
     _load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .magics import unload_ipython_extension as _unload
+    from gitbook_nb.notebook.magics import unload_ipython_extension as _unload
 
     _unload(ipython)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .display import Result
-    from .errors import *  # noqa: F403
-    from .session import (
+    from gitbook_nb.display.result import Result
+    from gitbook_nb.errors import *  # noqa: F403
+    from gitbook_nb.kernel.session import (
         begin_login,
         configure,
         delete,
@@ -115,4 +115,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         status,
         whoami,
     )
-    from .tokens import Secret, Token
+    from gitbook_nb.protocol.tokens import Secret, Token

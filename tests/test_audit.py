@@ -8,8 +8,8 @@ import secrets
 
 import pytest
 
-from gitbook_nb.audit import AuditError, audit_notebook, preview, scan_text
-from gitbook_nb.tokens import Secret
+from gitbook_nb.notebook.audit import AuditError, audit_notebook, preview, scan_text
+from gitbook_nb.protocol.tokens import Secret
 
 
 def new_token() -> str:

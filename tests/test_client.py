@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitbook_nb import answers
-from gitbook_nb.answers import error_for, missing_scope, parse_json, retry_after_seconds
-from gitbook_nb.client import Client
-from gitbook_nb.config import resolve
+from gitbook_nb.api import answers
+from gitbook_nb.api.answers import error_for, missing_scope, parse_json, retry_after_seconds
+from gitbook_nb.api.client import Client
+from gitbook_nb.protocol.config import resolve
 from gitbook_nb.errors import (
     APIError,
     AuthenticationError,
@@ -37,10 +37,10 @@ from gitbook_nb.errors import (
     TransportError,
     UnsafeRequestError,
 )
-from gitbook_nb.oauth_types import HTTPRequestSpec
-from gitbook_nb.pagination import next_page
-from gitbook_nb.tokens import Secret, Token
-from gitbook_nb.transport import escape_snippet, join_path, token_host_matches
+from gitbook_nb.protocol._types import HTTPRequestSpec
+from gitbook_nb.api.pagination import next_page
+from gitbook_nb.protocol.tokens import Secret, Token
+from gitbook_nb.api._transport import escape_snippet, join_path, token_host_matches
 
 API = "https://api.gitbook.com/v1"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 import time
 
-from gitbook_nb.client import Client
-from gitbook_nb.config import resolve
-from gitbook_nb.tokens import Secret, Token
+from gitbook_nb.api.client import Client
+from gitbook_nb.protocol.config import resolve
+from gitbook_nb.protocol.tokens import Secret, Token
 
 THREADS = 8
 CALLS = 500

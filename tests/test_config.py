@@ -8,10 +8,10 @@ import secrets
 
 import pytest
 
-from gitbook_nb import config
-from gitbook_nb.config import PROFILES, SANDBOX_MARKER, Settings, resolve, with_sandbox
+from gitbook_nb.protocol import config
+from gitbook_nb.protocol.config import PROFILES, SANDBOX_MARKER, Settings, resolve, with_sandbox
 from gitbook_nb.errors import ConfigError
-from gitbook_nb.tokens import Secret
+from gitbook_nb.protocol.tokens import Secret
 
 
 def test_default_profile_is_current_gitbook():
@@ -292,7 +292,7 @@ def test_config_imports_no_http_library():
     import sys
 
     code = (
-        "import sys, gitbook_nb.config; "
+        "import sys, gitbook_nb.protocol.config; "
         "print(any(m in sys.modules for m in ('requests', 'urllib3', 'IPython')))"
     )
     out = subprocess.run(  # noqa: S603 - our own interpreter, a fixed command

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitbook_nb import display
+from gitbook_nb.display import result as display
 from gitbook_nb.display import ColumnError, MissingDependencyError, Result, render_json
 from gitbook_nb.errors import GitBookError
-from gitbook_nb.tables import (
+from gitbook_nb.display._tables import (
     clean_text,
     count_pages,
     flatten_pages,
@@ -25,7 +25,7 @@ from gitbook_nb.tables import (
     looks_secret,
     text_width,
 )
-from gitbook_nb.tokens import MASK, Secret
+from gitbook_nb.protocol.tokens import MASK, Secret
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -542,7 +542,7 @@ def test_display_module_is_pure():
     code = (
         "import sys, gitbook_nb.display as d; d.Result([{'a': 1}])._repr_html_(); "
         "bad = [m for m in ('pandas', 'IPython', 'requests', 'ipywidgets', 'urllib3', "
-        "'gitbook_nb.sandbox', 'gitbook_nb.client') if m in sys.modules]; print(bad)"
+        "'gitbook_nb.sandbox', 'gitbook_nb.api.client') if m in sys.modules]; print(bad)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],  # noqa: S603 - fixed code

@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from gitbook_nb import environment as E
+from gitbook_nb.kernel import environment as E
 
 NO_MODULES: dict = {}
 

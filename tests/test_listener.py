@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import requests
 
-from gitbook_nb.listener import Listener, origin_from_headers
+from gitbook_nb.notebook._listener import Listener, origin_from_headers
 
 HTTP = requests.Session()
 HTTP.trust_env = False
@@ -370,10 +370,10 @@ def test_A9_widget_login_through_a_real_jupyter_server_proxy(jupyter_server, pro
     import re
     from urllib.parse import urljoin
 
-    from gitbook_nb import environment as E
+    from gitbook_nb.kernel import environment as E
     from gitbook_nb.sandbox.approve import _ConsentForm
-    from gitbook_nb.session import KernelSession
-    from gitbook_nb.widget import login
+    from gitbook_nb.kernel.session import KernelSession
+    from gitbook_nb.notebook.widget import login
 
     base, token = jupyter_server
     origin = base.split("/jupyter/")[0]

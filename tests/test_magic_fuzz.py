@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
-from gitbook_nb import config
+from gitbook_nb.protocol import config
 from gitbook_nb.display import Result
 from gitbook_nb.errors import GitBookError
-from gitbook_nb.magic_parse import Command, parse
-from gitbook_nb.session import KernelSession, reset_session
-from gitbook_nb.tokens import Secret, Token
+from gitbook_nb.notebook._magic_parse import Command, parse
+from gitbook_nb.kernel.session import KernelSession, reset_session
+from gitbook_nb.protocol.tokens import Secret, Token
 
 LIVE = "gb_api_" + secrets.token_urlsafe(24)
 NS: dict[str, Any] = {
@@ -282,7 +282,7 @@ def test_G1_parser_ends_in_a_command_or_a_gitbook_error(line, cell):
 
 
 class RecordingAPI:
-    """Stands in for gitbook_nb.session: records every call, sends nothing."""
+    """Stands in for gitbook_nb.kernel.session: records every call, sends nothing."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple, dict]] = []
@@ -356,7 +356,7 @@ def recording(shell):
     magics.widget_factory = lambda: api._record("widget") or "widget"
     magics.secret_prompt = lambda prompt: "typed-token-value"
     yield api
-    from gitbook_nb import session
+    from gitbook_nb.kernel import session
 
     magics.api, magics.widget_factory, magics.secret_prompt = session, None, None
 

@@ -12,8 +12,8 @@ import pytest
 from IPython.core.error import UsageError
 
 from gitbook_nb.display import JSONView, Result
-from gitbook_nb.session import KernelSession, get_session, reset_session
-from gitbook_nb.tokens import MASK
+from gitbook_nb.kernel.session import KernelSession, get_session, reset_session
+from gitbook_nb.protocol.tokens import MASK
 
 # ------------------------------------------------------------------ fixtures
 
@@ -36,7 +36,7 @@ def magics(shell):
     yield m
     for name in set(shell.user_ns) - names:  # no test leaves a variable for the next one
         del shell.user_ns[name]
-    m.api, m.secret_prompt, m.widget_factory = __import__("gitbook_nb.session").session, None, None
+    m.api, m.secret_prompt, m.widget_factory = __import__("gitbook_nb.kernel.session").kernel.session, None, None
     m.autopandas, m.max_rows = False, 50
     with m.hold_trait_notifications():
         m.profile, m.timeout = "", None
@@ -112,7 +112,8 @@ def test_load_ext_registers_line_and_cell_magic(shell):
 
 
 def test_unload_and_reload(shell):
-    from gitbook_nb import load_ipython_extension, unload_ipython_extension
+    from gitbook_nb import load_ipython_extension
+    from gitbook_nb import unload_ipython_extension
 
     unload_ipython_extension(shell)
     assert "gitbook" not in shell.magics_manager.magics["line"]
@@ -543,7 +544,7 @@ def test_login_flow_legacy_switches_profile_family(shell, magics):
 
 
 def test_login_shows_the_widget_and_completes_with_the_sandbox(shell, magics, capsys):
-    from gitbook_nb.widget import LoginWidget
+    from gitbook_nb.notebook.widget import LoginWidget
 
     reset_session(KernelSession(environ={}))
     widget = None

@@ -5,7 +5,7 @@ output with the committed one. This module checks what nbval cannot:
 
 - the notebooks are committed *with* outputs (nbval silently compares nothing otherwise);
 - executed the way nbconvert/nbclient save them (``store_widget_state=True``), the saved files
-  hold no secret: ``gitbook_nb.audit`` finds nothing, with the kernel's own live token and the
+  hold no secret: ``gitbook_nb.notebook.audit`` finds nothing, with the kernel's own live token and the
   sandbox's client secret and personal token given to it, and no ``gb_api_`` or
   ``client_secret=`` value appears anywhere (SECURITY.md E4).
 
@@ -39,7 +39,7 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # can be searched for the exact values.
 _SPY = """
 import json as _json
-from gitbook_nb.session import get_session as _gs
+from gitbook_nb.kernel.session import get_session as _gs
 _k = _gs()
 _sb = _k._sandbox
 _tok = _k.token
@@ -103,7 +103,7 @@ def test_tutorial_says_how_to_switch_to_real_gitbook_and_when_a_cell_stands_in(p
 
 
 def test_E5_committed_notebooks_hold_no_token_or_secret() -> None:
-    from gitbook_nb.audit import audit_notebook
+    from gitbook_nb.notebook.audit import audit_notebook
 
     for path in NOTEBOOKS:
         assert audit_notebook(path) == [], path.name
@@ -153,7 +153,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, dict]
 
 def test_E4_saved_after_run_with_widget_state_audit_finds_nothing(executed) -> None:
     """E4: executed with store_widget_state=True, the saved files hold no secret at all."""
-    from gitbook_nb.audit import audit_notebook
+    from gitbook_nb.notebook.audit import audit_notebook
 
     for path, seen in executed:
         nb = json.loads(path.read_text())

@@ -12,11 +12,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from gitbook_nb import oauth
+from gitbook_nb.protocol import oauth
 from gitbook_nb.errors import ConfigError, GitBookError, LoginError, TokenExchangeError
-from gitbook_nb.oauth import Endpoints, HTTPRequestSpec, PendingFlow
-from gitbook_nb.tokens import MASK, Secret, Token
-from gitbook_nb.urls import (
+from gitbook_nb.protocol.oauth import Endpoints, HTTPRequestSpec, PendingFlow
+from gitbook_nb.protocol.tokens import MASK, Secret, Token
+from gitbook_nb.protocol.urls import (
     host_key,
     is_loopback_host,
     validate_base_url,

@@ -132,64 +132,108 @@ def _top(mods: set[str], prefixes: tuple[str, ...]) -> set[str]:
     return {m for m in mods if any(m == p or m.startswith(p + ".") for p in prefixes)}
 
 
-# Pure layers: no HTTP, no notebook, no sandbox (DESIGN.md §6). Every other module is checked
-# by the rules below, so a new module is covered the day it is added.
-PURE = {
-    "oauth",
-    "oauth_types",
-    "paste",
-    "discovery",
-    "tokens",
-    "stores",
-    "keyring_store",
-    "display",
-    "tables",
-    "errors",
-    "urls",
-    "magic_parse",
-    "magic_interp",
-}
-NOTEBOOK_LAYERS = {"widget", "magics", "magic_output"}
+# The layers of DESIGN.md section 6, bottom to top. A module may import its own layer and the
+# layers below it, never one above; a private module (``_name``) only from its own layer. Every
+# module is checked, so a new module is covered the day it is added.
+LAYERS = ["errors", "protocol", "display", "api", "kernel", "features", "notebook"]
+FEATURES = {"content", "insights"}  # feature packages: built on kernel + api, shown by notebook
+# Pure layers and modules: no HTTP, no notebook, no sandbox.
+PURE_LAYERS = {"errors", "protocol", "display"}
+PURE_MODULES = {"notebook._magic_parse", "notebook._magic_interp", "notebook.audit"}
+NOTEBOOK_LIBS_ALLOWED = {"notebook.widget", "notebook.magics", "notebook._magic_output",
+                         "notebook._display_live"}
 
 
 def _modules() -> list[Path]:
-    return sorted(p for p in PKG.glob("*.py") if p.name != "__init__.py")
+    return sorted(
+        p for p in PKG.rglob("*.py") if "sandbox" not in p.relative_to(PKG).parts
+    )
+
+
+def _dotted(path: Path) -> str:
+    rel = path.relative_to(PKG).with_suffix("")
+    parts = [x for x in rel.parts if x != "__init__"]
+    return ".".join(parts)
+
+
+def _layer(dotted: str) -> str | None:
+    top = dotted.split(".")[0] if dotted else ""
+    if top in FEATURES:
+        return "features"
+    return top if top in LAYERS else None
+
+
+def _ours(mods: set[str]) -> set[str]:
+    return {m[len("gitbook_nb."):] for m in mods if m.startswith("gitbook_nb.")}
+
+
+def test_layering_every_module_sits_in_a_layer():
+    loose = [_dotted(p) for p in _modules() if _dotted(p) and _layer(_dotted(p)) is None]
+    assert loose == [], "every module lives in a layer folder (or is errors.py)"
+
+
+def test_layering_imports_point_down_only():
+    for path in _modules():
+        me = _dotted(path)
+        if not me:
+            continue  # the package root re-exports lazily from every layer
+        mine = LAYERS.index(_layer(me))
+        for mod in _ours(_all_imports(path)):
+            if mod.split(".")[0] == "sandbox" or not mod:
+                continue
+            theirs = _layer(mod)
+            assert theirs is not None, (me, mod)
+            assert LAYERS.index(theirs) <= mine, f"{me} imports {mod} from a layer above it"
+            if theirs == "features" and mine == "features":
+                assert mod.split(".")[0] == me.split(".")[0], (me, mod)
+
+
+def test_layering_private_modules_stay_in_their_package():
+    for path in _modules():
+        me = _dotted(path)
+        for mod in _ours(_all_imports(path)):
+            parts = mod.split(".")
+            private = [i for i, x in enumerate(parts) if x.startswith("_")]
+            if private and parts[0] != "sandbox":
+                owner = ".".join(parts[: private[0]])
+                assert me == owner or me.startswith(owner + "."), f"{me} reaches into {mod}"
 
 
 def test_layering_pure_modules_import_no_http_notebook_or_sandbox():
-    names = {p.stem for p in _modules()}
-    assert PURE - names == set(), "a pure module listed here no longer exists"
-    for name in sorted(PURE):
-        mods = _imports(PKG / f"{name}.py")
-        bad = _top(mods, NOTEBOOK_LIBS + HTTP_LIBS)
-        assert not bad, (name, bad)
-
-
-def test_layering_only_widget_and_magics_know_notebooks():
     for path in _modules():
-        if path.stem in NOTEBOOK_LAYERS:
+        me = _dotted(path)
+        if not me or not (_layer(me) in PURE_LAYERS or me in PURE_MODULES):
+            continue
+        bad = _top(_all_imports(path), NOTEBOOK_LIBS + HTTP_LIBS)
+        assert not bad, (me, bad)
+
+
+def test_layering_only_the_notebook_front_knows_notebooks():
+    for path in _modules():
+        me = _dotted(path)
+        if me in NOTEBOOK_LIBS_ALLOWED:
             continue
         mods = _imports(path)
-        assert not _top(mods, NOTEBOOK_LIBS), (path.name, _top(mods, NOTEBOOK_LIBS))
+        assert not _top(mods, NOTEBOOK_LIBS), (me, _top(mods, NOTEBOOK_LIBS))
 
 
 def test_layering_core_never_imports_the_sandbox():
+    starter = PKG / "kernel" / "session.py"
     for path in _modules():
-        if path.stem == "session":
+        if path == starter:
             continue
         assert not any("sandbox" in m for m in _all_imports(path)), path.name
     # the one place that starts it imports it inside a function, never at module level
-    assert not any("sandbox" in m for m in _imports(PKG / "session.py"))
-    assert any("sandbox" in m for m in _all_imports(PKG / "session.py"))
+    assert not any("sandbox" in m for m in _imports(starter))
+    assert any("sandbox" in m for m in _all_imports(starter))
 
 
-def test_build_backend_packages_only_gitbook_nb():
+def test_build_backend_packages_every_subpackage():
     import tomllib
 
     conf = tomllib.loads((PKG.parent / "pyproject.toml").read_text())
-    pkgs = conf["tool"]["setuptools"]["packages"]
-    assert all(p.split(".")[0] == "gitbook_nb" for p in pkgs)
-    assert "gitbook_nb.sandbox" in pkgs
+    include = conf["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert include == ["gitbook_nb*"]
 
 
 def test_no_openapi_spec_is_committed():

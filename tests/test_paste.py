@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from gitbook_nb import oauth
+from gitbook_nb.protocol import oauth
 from gitbook_nb.errors import (
     AccessDeniedError,
     FlowExpiredError,
@@ -16,8 +16,8 @@ from gitbook_nb.errors import (
     PasteError,
     StateMismatchError,
 )
-from gitbook_nb.oauth import Endpoints
-from gitbook_nb.tokens import Secret
+from gitbook_nb.protocol.oauth import Endpoints
+from gitbook_nb.protocol.tokens import Secret
 
 T0 = 5_000_000.0
 EP = Endpoints(
@@ -251,7 +251,7 @@ def test_B7_non_ascii_state_does_not_raise_type_error(flow, state):
 def test_B7_state_compared_with_compare_digest_on_bytes(flow):
     import inspect
 
-    from gitbook_nb import paste as paste_module
+    from gitbook_nb.protocol import _paste as paste_module
 
     source = inspect.getsource(paste_module._check_state)
     assert "compare_digest" in source and ".encode(" in source

@@ -9,10 +9,10 @@ import secrets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitbook_nb import oauth
+from gitbook_nb.protocol import oauth
 from gitbook_nb.errors import GitBookError
-from gitbook_nb.oauth import Endpoints
-from gitbook_nb.tokens import Secret
+from gitbook_nb.protocol.oauth import Endpoints
+from gitbook_nb.protocol.tokens import Secret
 
 T0 = 1_700_000_000.0
 EP = Endpoints(

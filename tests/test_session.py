@@ -12,8 +12,8 @@ import pytest
 from support import FakeClock
 
 from gitbook_nb import errors
-from gitbook_nb.session import KernelSession
-from gitbook_nb.tokens import Secret
+from gitbook_nb.kernel.session import KernelSession
+from gitbook_nb.protocol.tokens import Secret
 
 
 def Clock() -> FakeClock:  # noqa: N802 - reads like the class it returns

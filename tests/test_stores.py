@@ -14,14 +14,9 @@ import warnings
 import pytest
 
 from gitbook_nb.errors import StorageError
-from gitbook_nb.tokens import (
-    FileStore,
-    KeyringStore,
-    MemoryStore,
-    Secret,
-    Token,
-    persistence_allowed,
-)
+from gitbook_nb.kernel._keyring import KeyringStore
+from gitbook_nb.kernel.stores import FileStore, MemoryStore, persistence_allowed
+from gitbook_nb.protocol.tokens import Secret, Token
 
 KEY = ("api.gitbook.com", "cid")
 
@@ -407,7 +402,7 @@ def test_E2_failed_keyring_write_traceback_holds_no_token():
 
 
 def test_stores_list_their_keys(tmp_path):
-    from gitbook_nb.tokens import Secret, Token
+    from gitbook_nb.protocol.tokens import Secret, Token
 
     tok = Token(access_token=Secret("abc123"), issuer="api.example", client_id="gbc_x")
     for store in (MemoryStore(), FileStore(tmp_path / "t" / "tokens.json")):

@@ -10,7 +10,7 @@ import secrets
 
 import pytest
 
-from gitbook_nb.tokens import EXPIRY_LEEWAY, MASK, Secret, Token, reveal
+from gitbook_nb.protocol.tokens import EXPIRY_LEEWAY, MASK, Secret, Token, reveal
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ import pytest
 import requests
 from ipywidgets.embed import embed_data
 
-from gitbook_nb import environment as E
-from gitbook_nb.session import KernelSession
-from gitbook_nb.widget import LoginWidget, NoStdinError, login
+from gitbook_nb.kernel import environment as E
+from gitbook_nb.kernel.session import KernelSession
+from gitbook_nb.notebook.widget import LoginWidget, NoStdinError, login
 
 LOCAL = E.detect({}, modules={})
 HUB = E.detect({"JUPYTERHUB_SERVICE_PREFIX": "/user/ada/"}, modules={})
@@ -525,7 +525,7 @@ def test_login_displays_once(ks, capsys, made):
 
 # --------------------------------------------------------------------------- E4, saved notebook
 NOTEBOOK_CELLS = [
-    "import json, os, requests\nimport gitbook_nb\nfrom gitbook_nb.session import get_session",
+    "import json, os, requests\nimport gitbook_nb\nfrom gitbook_nb.kernel.session import get_session",
     "w = gitbook_nb.login(profile='sandbox')\nw.mode",
     # what the user's browser does: consent on the sandbox, then the redirect hits the listener
     "sb = get_session().sandbox\nflow = w._flow\nredirected = sb.approve(w.authorize_url)\n"

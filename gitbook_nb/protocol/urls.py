@@ -12,7 +12,7 @@ import ipaddress
 import re
 from urllib.parse import SplitResult, urlsplit
 
-from .errors import ConfigError
+from gitbook_nb.errors import ConfigError
 
 __all__ = [
     "DEFAULT_PORTS",

@@ -26,8 +26,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .errors import GitBookError
-from .tokens import Secret
+from gitbook_nb.errors import GitBookError
+from gitbook_nb.protocol.tokens import Secret
 
 __all__ = ["AuditError", "Finding", "audit_notebook", "preview", "scan_text"]
 

@@ -28,14 +28,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .discovery import (
+from gitbook_nb.protocol._discovery import (
     build_registration_request,
     discovery_url,
     parse_discovery,
     parse_registration_response,
 )
-from .errors import ConfigError, TokenExchangeError
-from .oauth_types import (
+from gitbook_nb.errors import ConfigError, TokenExchangeError
+from gitbook_nb.protocol._types import (
     DEFAULT_LIFETIME,
     Clock,
     Endpoints,
@@ -44,9 +44,9 @@ from .oauth_types import (
     clean_code,
     decode_body,
 )
-from .paste import parse_paste
-from .tokens import Secret, Token
-from .urls import host_key, validate_base_url, validate_redirect_uri
+from gitbook_nb.protocol._paste import parse_paste
+from gitbook_nb.protocol.tokens import Secret, Token
+from gitbook_nb.protocol.urls import host_key, validate_base_url, validate_redirect_uri
 
 __all__ = [
     "DEFAULT_LIFETIME",

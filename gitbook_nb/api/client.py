@@ -2,7 +2,7 @@
 
 What it guarantees (SECURITY.md D): the bearer token goes only in the ``Authorization`` header
 and only to the host it was issued for (D3); paths are joined safely (D4, in
-:mod:`~gitbook_nb.transport`); every call has connect/read timeouts, an overall deadline and a
+:mod:`~gitbook_nb.api._transport`); every call has connect/read timeouts, an overall deadline and a
 body cap (D6); GET/HEAD are retried on 429/502/503/504 and connection errors with backoff and a
 capped ``Retry-After`` (D7); a 401 asks the session once for a fresh token and never loops
 (D5); both error shapes map onto the error tree with clean messages (E2, D8).
@@ -33,19 +33,19 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from .answers import RateLimit, Response, error_for, parse_json, parse_rate_limit
-from .answers import retry_after_seconds as _retry_after
-from .config import Settings, default_user_agent, is_sandbox
-from .errors import (
+from gitbook_nb.api.answers import RateLimit, Response, error_for, parse_json, parse_rate_limit
+from gitbook_nb.api.answers import retry_after_seconds as _retry_after
+from gitbook_nb.protocol.config import Settings, default_user_agent, is_sandbox
+from gitbook_nb.errors import (
     APIError,
     ConfigError,
     InvalidResponseError,
     RequestTimeoutError,
     UnsafeRequestError,
 )
-from .pagination import Pages
-from .tokens import Token
-from .transport import (
+from gitbook_nb.api.pagination import Pages
+from gitbook_nb.protocol.tokens import Token
+from gitbook_nb.api._transport import (
     Failure,
     check_same_origin,
     escape_snippet,
@@ -53,10 +53,10 @@ from .transport import (
     send_once,
     token_host_matches,
 )
-from .urls import validate_base_url
+from gitbook_nb.protocol.urls import validate_base_url
 
 if TYPE_CHECKING:
-    from .oauth_types import HTTPRequestSpec
+    from gitbook_nb.protocol.oauth import HTTPRequestSpec
 
 __all__ = ["Client", "RateLimit", "Response"]
 

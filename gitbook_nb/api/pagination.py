@@ -1,4 +1,4 @@
-"""Both GitBook pagination envelopes as one lazy iterator of :class:`~gitbook_nb.answers.Response`.
+"""Both GitBook pagination envelopes as one lazy iterator of :class:`~gitbook_nb.api.answers.Response`.
 
 legacy   ``{"list": [...], "page": 0, "limit": 50, "total": N}``: more pages while
          ``(page + 1) * limit < total``; ask for ``?page=N+1`` (0-based).
@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import GitBookError, UnsafeRequestError
-from .transport import check_same_origin
+from gitbook_nb.errors import GitBookError, UnsafeRequestError
+from gitbook_nb.api._transport import check_same_origin
 
 if TYPE_CHECKING:
-    from .answers import Response
-    from .client import Client
+    from gitbook_nb.api.answers import Response
+    from gitbook_nb.api.client import Client
 
 __all__ = ["Pages", "next_page"]
 

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import (
+from gitbook_nb.errors import (
     APIError,
     AuthenticationError,
     GitBookError,
@@ -22,8 +22,8 @@ from .errors import (
     RateLimitedError,
     ServerError,
 )
-from .magic_interp import LiveSecrets
-from .tokens import MASK
+from gitbook_nb.notebook._magic_interp import LiveSecrets
+from gitbook_nb.protocol.tokens import MASK
 
 __all__ = ["DryRun", "Progress", "curl_line", "explain"]
 

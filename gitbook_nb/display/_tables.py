@@ -1,7 +1,7 @@
 """Turning GitBook JSON into flat rows: envelopes, dotted columns, page trees, masking.
 
 Pure and cheap: no I/O, no pandas. Everything here works item by item (generators, explicit
-stacks instead of recursion) so that :mod:`gitbook_nb.display` can render the first 50 rows
+stacks instead of recursion) so that :mod:`gitbook_nb.display.result` can render the first 50 rows
 of a 100,000-row answer without touching the other 99,950, and so that a 5,000-level page
 tree or a deeply nested object never hits Python's recursion limit.
 
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from .tokens import MASK, Secret
+from gitbook_nb.protocol.tokens import MASK, Secret
 
 __all__ = [
     "clean_text",

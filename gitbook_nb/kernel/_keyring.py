@@ -1,7 +1,7 @@
 """F3: the system keyring as an opt-in token store, only with a backend that protects secrets.
 
 ``keyring`` is an optional extra, imported when a store is made, never at module import.
-Re-exported from :mod:`gitbook_nb.tokens`.
+Re-exported from :mod:`gitbook_nb.protocol.tokens`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from .errors import StorageError
-from .stores import Key, token_from_dict, token_to_dict
-from .tokens import Token
+from gitbook_nb.errors import StorageError
+from gitbook_nb.kernel.stores import Key, token_from_dict, token_to_dict
+from gitbook_nb.protocol.tokens import Token
 
 __all__ = ["KeyringStore"]
 

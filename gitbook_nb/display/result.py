@@ -16,7 +16,7 @@ flattened (``max_rows``, default 50), the columns come from those rows, cells ar
 caller selected them. Module-wide defaults live in :data:`options`; a ``Result`` can override
 ``max_rows`` and ``max_cell``.
 
-What becomes a row (see :mod:`gitbook_nb.tables`):
+What becomes a row (see :mod:`gitbook_nb.display._tables`):
 
 - a pagination envelope (legacy ``{list, page, limit, total}``, current ``{items, next,
   count}``) is unwrapped to its list; its ``total``/``count`` is the "M" of the footer;
@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from .errors import GitBookError
-from .tables import (
+from gitbook_nb.errors import GitBookError
+from gitbook_nb.display._tables import (
     clean_text,
     count_pages,
     envelope,
@@ -59,7 +59,7 @@ from .tables import (
     select,
     text_grid,
 )
-from .tokens import MASK, Secret
+from gitbook_nb.protocol.tokens import MASK, Secret
 
 __all__ = [
     "ColumnError",
@@ -74,7 +74,7 @@ __all__ = [
 
 @dataclass
 class Options:
-    """Module-wide display defaults (``gitbook_nb.display.options.max_rows = 100``)."""
+    """Module-wide display defaults (``gitbook_nb.display.result.options.max_rows = 100``)."""
 
     max_rows: int = 50  # rows drawn per table
     max_cell: int = 200  # characters per HTML cell (text cells are also capped by max_colwidth)

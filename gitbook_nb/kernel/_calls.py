@@ -1,7 +1,7 @@
 """API calls of the kernel session: request, paginate, prepare (dry run), history.
 
 Split from ``session.py`` (one concept per module): the session owns settings and tokens, this
-mixin turns them into authenticated calls that return :class:`~gitbook_nb.display.Result`.
+mixin turns them into authenticated calls that return :class:`~gitbook_nb.display.result.Result`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .display import Result
-from .errors import AuthenticationError, GitBookError, NotLoggedInError
-from .tokens import MASK, Token
+from gitbook_nb.display.result import Result
+from gitbook_nb.errors import AuthenticationError, GitBookError, NotLoggedInError
+from gitbook_nb.protocol.tokens import MASK, Token
 
 if TYPE_CHECKING:
-    from . import config
+    from gitbook_nb.protocol import config
 
 HISTORY_LIMIT = 1000
 
@@ -75,7 +75,7 @@ class CallsMixin:
         with self._lock:
             client = self._clients.get(s)
             if client is None:
-                from .client import Client
+                from gitbook_nb.api.client import Client
 
                 client = Client(
                     s,
@@ -117,7 +117,7 @@ class CallsMixin:
 
     def _whoami_with(self, s: config.Settings, tok: Token) -> dict[str, Any]:
         """Ask the API who ``tok`` belongs to, with that token only (a throwaway client)."""
-        from .client import Client
+        from gitbook_nb.api.client import Client
 
         client = Client(s, token_getter=lambda: tok)
         try:

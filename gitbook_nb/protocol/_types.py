@@ -1,7 +1,7 @@
 """The plain values the OAuth core passes around, and the shared answer decoding.
 
 Split from ``oauth.py`` so that ``paste.py`` and ``discovery.py`` can use them without an
-import cycle; ``gitbook_nb.oauth`` re-exports every public name.
+import cycle; ``gitbook_nb.protocol.oauth`` re-exports every public name.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .tokens import MASK, Secret
+from gitbook_nb.protocol.tokens import MASK, Secret
 
 __all__ = ["Endpoints", "HTTPRequestSpec", "PendingFlow", "clean_code", "decode_body"]
 

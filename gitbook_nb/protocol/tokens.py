@@ -1,4 +1,4 @@
-"""Secrets as a type, the Token value, and where tokens are kept.
+"""Secrets as a type and the Token value (the stores that keep tokens live in kernel.stores).
 
 Pure: no HTTP, no IPython, no widgets. A secret is wrapped once where it enters (environment,
 getpass, token answer) and unwrapped with :meth:`Secret.reveal` only where a header or form
@@ -11,43 +11,14 @@ import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __all__ = [
     "MASK",
-    "FileStore",
-    "KeyringStore",
-    "MemoryStore",
     "Secret",
     "Token",
-    "TokenStore",
-    "persistence_allowed",
     "reveal",
 ]
-
-# The stores live in stores.py (one concept per module) and are re-exported lazily (PEP 562):
-# stores.py imports Token from here, so an eager import would be a cycle.
-_STORE_NAMES = frozenset(
-    {"FileStore", "KeyringStore", "MemoryStore", "TokenStore", "persistence_allowed"}
-)
-
-
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and linters
-    from .keyring_store import KeyringStore
-    from .stores import FileStore, MemoryStore, TokenStore, persistence_allowed
-
-
-def __getattr__(name: str) -> Any:
-    if name == "KeyringStore":
-        from .keyring_store import KeyringStore
-
-        return KeyringStore
-    if name in _STORE_NAMES:
-        from . import stores
-
-        return getattr(stores, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 MASK = "********"
 

@@ -17,12 +17,14 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import config, oauth
-from .calls import CallsMixin
-from .errors import AuthenticationError, ConfigError, StorageError
-from .signin import PAT_CLIENT_ID, SignInMixin
-from .tokens import MemoryStore, Secret, Token
-from .urls import host_key as host_of  # host[:port], default port dropped: the D3 key
+from gitbook_nb.protocol import config
+from gitbook_nb.protocol import oauth
+from gitbook_nb.kernel._calls import CallsMixin
+from gitbook_nb.errors import AuthenticationError, ConfigError, StorageError
+from gitbook_nb.kernel._signin import PAT_CLIENT_ID, SignInMixin
+from gitbook_nb.kernel.stores import MemoryStore
+from gitbook_nb.protocol.tokens import Secret, Token
+from gitbook_nb.protocol.urls import host_key as host_of  # host[:port], default port dropped: the D3 key
 
 __all__ = [
     "KernelSession",
@@ -136,7 +138,7 @@ class KernelSession(SignInMixin, CallsMixin):
         """Start (once per kernel) the embedded sandbox; the only place the core imports it."""
         with self._lock:
             if self._sandbox is None:
-                from .sandbox import Sandbox  # lazy on purpose: layering rule of DESIGN.md §6
+                from gitbook_nb.sandbox import Sandbox  # lazy on purpose: layering rule of DESIGN.md §6
 
                 sb = Sandbox()
                 sb.start()
@@ -174,18 +176,20 @@ class KernelSession(SignInMixin, CallsMixin):
         return [self._memory, self._persistent[where]]
 
     def _open_store(self, s: config.Settings) -> Any:
-        from . import tokens
+        from gitbook_nb.kernel import stores
 
-        allowed, reason = tokens.persistence_allowed(self._environ)
+        allowed, reason = stores.persistence_allowed(self._environ)
         if not allowed:
             raise ConfigError(
                 f"token_store={s.token_store!r} refused: {reason} (F1)",
                 hint="keep the default token_store='memory' here",
             )
         if s.token_store == "file":
-            return tokens.FileStore(s.token_file or _default_token_file())
+            return stores.FileStore(s.token_file or _default_token_file())
         if s.token_store == "keyring":
-            return tokens.KeyringStore()
+            from gitbook_nb.kernel._keyring import KeyringStore
+
+            return KeyringStore()
         raise ConfigError(f"unknown token_store {s.token_store!r}")
 
     def _env_token(self, s: config.Settings) -> Token | None:
@@ -272,7 +276,7 @@ class KernelSession(SignInMixin, CallsMixin):
         return dict(who)
 
     def status(self) -> dict[str, Any]:
-        from .environment import detect
+        from gitbook_nb.kernel.environment import detect
 
         s = self.settings
         tok = self.token_for(s)

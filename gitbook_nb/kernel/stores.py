@@ -4,7 +4,7 @@ All stores share one small interface, keyed by ``(issuer host, client id)`` (D3)
 
     get(key) -> Token | None;  set(key, token);  delete(key);  clear();  describe() -> str
 
-The keyring store is in ``keyring_store.py``; all are re-exported from :mod:`gitbook_nb.tokens`.
+The keyring store is in ``keyring_store.py``; all are re-exported from :mod:`gitbook_nb.protocol.tokens`.
 Tokens are serialised as JSON; the access and refresh tokens are revealed only into the store
 itself (a 0600 file or the keyring).
 """
@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import StorageError
-from .tokens import Secret, Token
+from gitbook_nb.errors import StorageError
+from gitbook_nb.protocol.tokens import Secret, Token
 
 __all__ = [
     "FileStore",

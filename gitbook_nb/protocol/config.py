@@ -6,7 +6,7 @@ live in this module, and :func:`resolve` is the only place the layers are merged
     explicit argument > configure() / %config > environment > profile > built-in default
 
 No requests, IPython or widget import here (the layering test checks it). Secrets are wrapped
-in :class:`~gitbook_nb.tokens.Secret` the moment they enter (E1, E5), and there is deliberately
+in :class:`~gitbook_nb.protocol.tokens.Secret` the moment they enter (E1, E5), and there is deliberately
 no setting that turns TLS verification off (D2).
 """
 
@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .errors import ConfigError
-from .tokens import Secret
-from .urls import validate_base_url, validate_redirect_uri
+from gitbook_nb.errors import ConfigError
+from gitbook_nb.protocol.tokens import Secret
+from gitbook_nb.protocol.urls import validate_base_url, validate_redirect_uri
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -163,7 +163,7 @@ def default_user_agent() -> str:
     import platform  # here, not at the top: ~1 ms of every import for one string (bench fig. 2)
     from importlib.metadata import PackageNotFoundError, version
 
-    from . import __version__
+    from gitbook_nb import __version__
 
     try:
         req = version("requests")

@@ -1,6 +1,6 @@
 """The one place a request leaves the process: path safety, sending, capped reading.
 
-Split from :mod:`gitbook_nb.client` (one concept per module): the client decides *what* to send
+Split from :mod:`gitbook_nb.api.client` (one concept per module): the client decides *what* to send
 and when to retry; this module builds the URL safely (D4), sends exactly one request, reads the
 body under a byte cap and an overall deadline (D6), and turns every requests/urllib3 exception
 into a gitbook_nb error (E2).
@@ -25,15 +25,15 @@ import requests
 import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
-from .errors import (
+from gitbook_nb.errors import (
     GitBookError,
     InvalidResponseError,
     RequestTimeoutError,
     TransportError,
     UnsafeRequestError,
 )
-from .tokens import Secret, reveal
-from .urls import DEFAULT_PORTS, host_key, is_loopback_host
+from gitbook_nb.protocol.tokens import Secret, reveal
+from gitbook_nb.protocol.urls import DEFAULT_PORTS, host_key, is_loopback_host
 
 __all__ = [
     "Failure",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from .errors import (
+from gitbook_nb.errors import (
     APIError,
     AuthenticationError,
     InvalidResponseError,
@@ -30,8 +30,8 @@ from .errors import (
     RateLimitedError,
     ServerError,
 )
-from .tokens import MASK
-from .transport import escape_snippet
+from gitbook_nb.protocol.tokens import MASK
+from gitbook_nb.api._transport import escape_snippet
 
 __all__ = [
     "RateLimit",

@@ -17,7 +17,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from .errors import (
+from gitbook_nb.errors import (
     AccessDeniedError,
     FlowExpiredError,
     FlowUsedError,
@@ -25,12 +25,12 @@ from .errors import (
     PasteError,
     StateMismatchError,
 )
-from .oauth_types import Clock
-from .tokens import Secret
-from .urls import same_endpoint
+from gitbook_nb.protocol._types import Clock
+from gitbook_nb.protocol.tokens import Secret
+from gitbook_nb.protocol.urls import same_endpoint
 
 if TYPE_CHECKING:
-    from .oauth_types import PendingFlow
+    from gitbook_nb.protocol._types import PendingFlow
 
 __all__ = ["MAX_PASTE", "parse_paste"]
 

@@ -27,8 +27,8 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from .errors import GitBookError, UnsafeRequestError
-from .tokens import MASK, Secret
+from gitbook_nb.errors import GitBookError, UnsafeRequestError
+from gitbook_nb.protocol.tokens import MASK, Secret
 
 __all__ = [
     "SECRET_HINT",

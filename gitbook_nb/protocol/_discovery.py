@@ -1,7 +1,7 @@
 """Current GitBook's OAuth server: RFC 8414 discovery and RFC 7591 dynamic registration.
 
 Hand-written: oauthlib has neither. Pure like the rest of the OAuth core; re-exported from
-``gitbook_nb.oauth``.
+``gitbook_nb.protocol.oauth``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import ConfigError, GitBookError, LoginError, TokenExchangeError
-from .oauth_types import Endpoints, HTTPRequestSpec, clean_code, decode_body
-from .urls import validate_base_url, validate_redirect_uri
+from gitbook_nb.errors import ConfigError, GitBookError, LoginError, TokenExchangeError
+from gitbook_nb.protocol._types import Endpoints, HTTPRequestSpec, clean_code, decode_body
+from gitbook_nb.protocol.urls import validate_base_url, validate_redirect_uri
 
 __all__ = [
     "build_registration_request",

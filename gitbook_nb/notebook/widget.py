@@ -1,6 +1,6 @@
 """The login widget: a link, a paste box, a button and a status line (DESIGN.md section 4).
 
-Thin on purpose: the session starts and finishes logins, :mod:`gitbook_nb.login_flow` chooses
+Thin on purpose: the session starts and finishes logins, :mod:`gitbook_nb.notebook._login_flow` chooses
 how the redirect comes back (loopback listener, the Jupyter server's proxy, or a paste); this
 module only draws. Traits are synced to the browser and saved into notebooks, so a code,
 state, token or client secret may sit in one only while it is needed (SECURITY.md E4): the
@@ -20,8 +20,8 @@ from typing import Any
 
 import ipywidgets as W
 
-from . import environment
-from .login_flow import LoginFlow, NoStdinError
+from gitbook_nb.kernel import environment
+from gitbook_nb.notebook._login_flow import LoginFlow, NoStdinError
 
 __all__ = ["LoginWidget", "NoStdinError", "default_secret_prompt", "login"]
 
@@ -82,7 +82,7 @@ class LoginWidget(LoginFlow):
         secret_prompt: Callable[[str], str] | None = default_secret_prompt,
     ) -> None:
         if session is None:
-            from .session import get_session
+            from gitbook_nb.kernel.session import get_session
 
             session = get_session()
         super().__init__(
@@ -204,7 +204,7 @@ def login(
 ) -> LoginWidget:
     """Show the login widget. Settings given here become the session's (``configure``)."""
     if session is None:
-        from .session import get_session
+        from gitbook_nb.kernel.session import get_session
 
         session = get_session()
     if settings:

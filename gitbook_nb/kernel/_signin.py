@@ -15,10 +15,11 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import config, oauth
-from .errors import ConfigError, FlowUsedError, GitBookError, LoginError
-from .tokens import Secret, Token
-from .urls import host_key as host_of
+from gitbook_nb.protocol import config
+from gitbook_nb.protocol import oauth
+from gitbook_nb.errors import ConfigError, FlowUsedError, GitBookError, LoginError
+from gitbook_nb.protocol.tokens import Secret, Token
+from gitbook_nb.protocol.urls import host_key as host_of
 
 # RFC 6750 b64token: what a bearer token may look like on the wire.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -121,7 +122,7 @@ class SignInMixin:
                 "no redirect URI is configured",
                 hint="set GITBOOK_REDIRECT_URI or configure(redirect_uri=...)",
             )
-        from .urls import validate_redirect_uri
+        from gitbook_nb.protocol.urls import validate_redirect_uri
 
         redirect = validate_redirect_uri(redirect)
         ep = self._endpoints_for(s)

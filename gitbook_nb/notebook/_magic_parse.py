@@ -16,7 +16,7 @@ Words are split like a shell (``shlex``) but a backslash is kept as an ordinary 
 anywhere on the line; a word starting with a single ``-`` that is not one of our options is a
 value (GitBook ids often start with ``-``). ``--`` ends the options.
 
-Interpolation is in :mod:`gitbook_nb.magic_interp`.
+Interpolation is in :mod:`gitbook_nb.notebook._magic_interp`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .errors import UnsafeRequestError
-from .magic_interp import (
+from gitbook_nb.errors import UnsafeRequestError
+from gitbook_nb.notebook._magic_interp import (
     SECRET_HINT,
     LiveSecrets,
     MagicLineError,

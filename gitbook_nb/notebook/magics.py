@@ -2,8 +2,8 @@
 
 Modelled on IPython's ``extensions/storemagic.py`` (STYLE.md 7): a ``Magics`` class with config
 traits, one small method per subcommand, a one-line ``load_ipython_extension``. Parsing lives
-in :mod:`gitbook_nb.magic_parse` (pure), the notebook scan in :mod:`gitbook_nb.audit` (pure),
-messages and the dry run in :mod:`gitbook_nb.magic_output`. Every gitbook_nb error becomes a
+in :mod:`gitbook_nb.notebook._magic_parse` (pure), the notebook scan in :mod:`gitbook_nb.notebook.audit` (pure),
+messages and the dry run in :mod:`gitbook_nb.notebook._magic_output`. Every gitbook_nb error becomes a
 one-line IPython ``UsageError`` (no traceback); a bad line sends nothing (SECURITY.md G1, D4).
 
 Config (``%config GitBookMagics.<name> = value``)::
@@ -27,13 +27,13 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Bool, Float, Int, Unicode, observe
 
-from . import session as _session
-from .display import Result
-from .errors import AuthenticationError, GitBookError
-from .magic_interp import LiveSecrets, MagicLineError
-from .magic_output import DryRun, Progress, explain
-from .magic_parse import OPTION_SPECS, Command, parse
-from .tokens import MASK, Secret
+from gitbook_nb.kernel import session as _session
+from gitbook_nb.display.result import Result
+from gitbook_nb.errors import AuthenticationError, GitBookError
+from gitbook_nb.notebook._magic_interp import LiveSecrets, MagicLineError
+from gitbook_nb.notebook._magic_output import DryRun, Progress, explain
+from gitbook_nb.notebook._magic_parse import OPTION_SPECS, Command, parse
+from gitbook_nb.protocol.tokens import MASK, Secret
 
 __all__ = ["GitBookMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -77,7 +77,7 @@ class GitBookMagics(Magics):
         self.api: Any = _session
         # None: getpass.getpass looked up at call time, since ipykernel swaps it in per request
         self.secret_prompt: Callable[[str], str] | None = None
-        self.widget_factory: Callable[[], Any] | None = None  # None: gitbook_nb.widget.login
+        self.widget_factory: Callable[[], Any] | None = None  # None: gitbook_nb.notebook.widget.login
         if shell is not None:
             shell.configurables.append(self)
         if self.profile:  # values from ipython_config.py arrive before the observers exist
@@ -270,7 +270,7 @@ class GitBookMagics(Magics):
         except (GitBookError, AttributeError):
             extra = []
         extra.append(os.environ.get("GITBOOK_CLIENT_SECRET"))
-        from .audit import audit_notebook  # only `%gitbook audit` needs it: keep %load_ext light
+        from gitbook_nb.notebook.audit import audit_notebook  # only `%gitbook audit` needs it: keep %load_ext light
 
         findings = audit_notebook(
             path, live_token=live[0] if live else None, client_secrets=[*live[1:], *extra]
@@ -296,7 +296,7 @@ class GitBookMagics(Magics):
 
 
 def _widget_login() -> Any:
-    from .widget import login  # ipywidgets only when a login widget is wanted
+    from gitbook_nb.notebook.widget import login  # ipywidgets only when a login widget is wanted
 
     return login()
 

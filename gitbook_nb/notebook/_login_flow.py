@@ -2,7 +2,7 @@
 
 Split from ``widget.py`` so the view stays thin: this class knows nothing about ipywidgets or
 IPython (the layering test holds it to that). It asks its view to show things through a few
-``_view_*`` methods that :class:`gitbook_nb.widget.LoginWidget` implements.
+``_view_*`` methods that :class:`gitbook_nb.notebook.widget.LoginWidget` implements.
 
 Secrets (SECURITY.md E4): the client secret from getpass and a redirect that arrived before
 the secret was typed live only here, in kernel memory, as :class:`Secret`; never in a trait.
@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import environment
-from .errors import GitBookError, LoginError, TokenExchangeError
-from .listener import Listener
-from .tokens import Secret
+from gitbook_nb.kernel import environment
+from gitbook_nb.errors import GitBookError, LoginError, TokenExchangeError
+from gitbook_nb.notebook._listener import Listener
+from gitbook_nb.protocol.tokens import Secret
 
 __all__ = ["LoginFlow", "NoStdinError"]
 
