@@ -45,6 +45,8 @@ from gitbook_nb.notebook._magic_interp import (
 
 __all__ = [
     "ACTIONS",
+    "FEATURES",
+    "FeatureSpec",
     "METHODS",
     "OPTION_SPECS",
     "SHORTCUTS",
@@ -75,6 +77,29 @@ SHORTCUTS: dict[str, tuple[str, str, int]] = {
     "search": ("/spaces/{0}/search", "current", 2),
     "books": ("/books", "legacy", 0),
 }
+
+
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A feature subcommand (docs as data, insights, ...): how its line is shaped.
+
+    The parser checks the counts, the allowed options and the cell body, and interpolates each
+    positional argument as plain text (``{name}`` from the notebook); the feature's handler in
+    ``notebook/_cmd_<feature>.py`` validates and encodes them (ids as one path segment each).
+    """
+
+    usage: str  # e.g. "page SPACE PATH_OR_PAGE_ID [--raw]": shown in errors and %gitbook?
+    min_args: int
+    max_args: int | None  # None: any number (e.g. the words of a question)
+    options: frozenset[str]  # option dests allowed besides debug (see OPTION_SPECS)
+    cell: str = "none"  # "none" | "optional" | "required": the %%gitbook cell body
+    handler: str = ""  # "module:function" under gitbook_nb.notebook, imported on first use
+
+
+# Feature subcommands, one line each; their handlers live in notebook/_cmd_<feature>.py.
+FEATURES: dict[str, FeatureSpec] = {}
 
 
 # Options are declared once, here, as (flags, argparse keywords). magics.py turns the same
@@ -191,6 +216,7 @@ class Command:
     render: str = "table"
     args: tuple[str, ...] = ()
     settings: tuple[tuple[str, str], ...] = ()
+    feature: bool = False  # a FEATURES subcommand: args interpolated, body the raw cell text
 
     @property
     def query(self) -> dict[str, str | list[str]] | None:
@@ -348,6 +374,41 @@ def _segment(word: str, ns: Mapping[str, Any], secrets: LiveSecrets) -> str:
     return quote(value, safe="")
 
 
+def _feature(
+    word: str,
+    rest: list[str],
+    opt_words: list[str],
+    opts: Options,
+    body_text: str | None,
+    cell: str | None,
+    ns: Mapping[str, Any],
+    live: LiveSecrets,
+) -> Command:
+    spec = FEATURES[word]
+    used = {
+        f.lstrip("-").split("=", 1)[0].replace("-", "_")
+        for f in opt_words
+        if f.split("=", 1)[0] in _FLAGS
+    }
+    used = {"output" if u == "o" else u for u in used}
+    extra = sorted(used - spec.options - {"debug"})
+    if extra:
+        raise MagicLineError(
+            f"option --{extra[0].replace('_', '-')} does not apply to {word}",
+            hint=f"usage: %gitbook {spec.usage}",
+        )
+    if opts.json and opts.columns:
+        raise MagicLineError("--json and --columns cannot be combined")
+    if len(rest) < spec.min_args or (spec.max_args is not None and len(rest) > spec.max_args):
+        raise MagicLineError(f"usage: %gitbook {spec.usage}")
+    if spec.cell == "none" and body_text is not None:
+        raise MagicLineError(f"{word} takes no cell body", hint=f"usage: %gitbook {spec.usage}")
+    if spec.cell == "required" and body_text is None and cell is not None:
+        raise MagicLineError(f"{word} needs a cell body", hint=f"usage: %%gitbook {spec.usage}")
+    args = tuple(interpolate(w, ns, str, secrets=live) for w in rest)
+    return Command(word, opts, args=args, body=body_text, feature=True)
+
+
 def parse(
     line: str,
     cell: str | None = None,
@@ -381,6 +442,9 @@ def parse(
         )
     head, rest = values[0], values[1:]
     word = head.lower()
+
+    if word in FEATURES:
+        return _feature(word, rest, opt_words, opts, body_text, cell, ns, live)
 
     if word in ACTIONS:
         _check_allowed(word, opt_words, opts)

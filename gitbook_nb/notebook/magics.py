@@ -32,7 +32,7 @@ from gitbook_nb.display.result import Result
 from gitbook_nb.errors import AuthenticationError, GitBookError
 from gitbook_nb.notebook._magic_interp import LiveSecrets, MagicLineError
 from gitbook_nb.notebook._magic_output import DryRun, Progress, explain
-from gitbook_nb.notebook._magic_parse import OPTION_SPECS, Command, parse
+from gitbook_nb.notebook._magic_parse import FEATURES, OPTION_SPECS, Command, parse
 from gitbook_nb.protocol.tokens import MASK, Secret
 
 __all__ = ["GitBookMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -133,7 +133,10 @@ class GitBookMagics(Magics):
             cmd = parse(
                 line, cell, namespace=self.shell.user_ns if self.shell else {}, secrets=live
             )
-            shown, bound = getattr(self, "_do_" + cmd.action)(cmd)
+            if cmd.feature:
+                shown, bound = self._do_feature(cmd)
+            else:
+                shown, bound = getattr(self, "_do_" + cmd.action)(cmd)
         except GitBookError as err:
             raise UsageError(explain(err, debug=debug, live=live)) from None
         if cmd.options.output and bound is not None and self.shell is not None:
@@ -170,6 +173,18 @@ class GitBookMagics(Magics):
         return (res.to_json() if opts.json else bound), bound
 
     # ------------------------------------------------------------------ subcommands
+    def _do_feature(self, cmd: Command) -> tuple[Any, Any]:
+        """A FEATURES subcommand: its handler (imported on first use) does the work.
+
+        A handler is ``handler(magics, cmd) -> (shown, bound)``; it may use ``magics.api``,
+        ``magics.shell``, ``magics._table(result, cmd)`` and the config traits.
+        """
+        import importlib
+
+        module, _, func = FEATURES[cmd.action].handler.partition(":")
+        handler = getattr(importlib.import_module(f"gitbook_nb.notebook.{module}"), func)
+        return handler(self, cmd)
+
     def _do_call(self, cmd: Command) -> tuple[Any, Any]:
         if cmd.api is not None:
             flow = self.api.get_session().settings.flow
