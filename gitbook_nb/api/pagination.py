@@ -1,9 +1,7 @@
-"""Both GitBook pagination envelopes as one lazy iterator of :class:`~gitbook_nb.api.answers.Response`.
+"""Both GitBook pagination envelopes as one lazy iterator of API responses.
 
-legacy   ``{"list": [...], "page": 0, "limit": 50, "total": N}``: more pages while
-         ``(page + 1) * limit < total``; ask for ``?page=N+1`` (0-based).
-current  ``{"items": [...], "next": {"page": "<cursor>"}, "count": N}``: pass the opaque cursor
-         back as ``?page=``; no ``next`` on the last page.
+The envelopes are decoded by :mod:`gitbook_nb.protocol.envelopes` (legacy ``list/page/limit/
+total``, current ``items/next/count``); this module only walks them.
 
 A page is fetched only when the caller asks for it (a notebook can stop early). The walk stops
 at ``max_pages`` (``.truncated`` then says more exist), on a repeated cursor (a server bug that
@@ -16,18 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from gitbook_nb.errors import GitBookError, UnsafeRequestError
 from gitbook_nb.api._transport import check_same_origin
+from gitbook_nb.errors import GitBookError, UnsafeRequestError
+from gitbook_nb.protocol import envelopes
 
 if TYPE_CHECKING:
     from gitbook_nb.api.answers import Response
     from gitbook_nb.api.client import Client
 
 __all__ = ["Pages", "next_page"]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def next_page(
@@ -39,37 +34,26 @@ def next_page(
 
     ``("params", new_params)`` for the same path, ``("url", link)`` for a same-origin link, or
     None when this was the last page. Raises UnsafeRequestError for a link to another host.
+    The envelope itself is read by :mod:`gitbook_nb.protocol.envelopes` (one decoder).
     """
-    if not isinstance(data, dict):
+    env = envelopes.decode(data)
+    if env is None:
         return None
-    if isinstance(data.get("list"), list) and all(
-        _is_int(data.get(k)) for k in ("page", "limit", "total")
-    ):
+    if env.kind == "legacy":
+        if env.next_page is None:
+            return None
         # Our own counter when we sent one: a server that keeps answering page 0 cannot loop us.
-        page = int(params["page"]) if str(params.get("page", "")).isdigit() else data["page"]
+        sent = str(params.get("page", ""))
+        page = int(sent) if sent.isdigit() else int(env.next_page) - 1
         limit, total = data["limit"], data["total"]
-        if limit > 0 and data["list"] and (page + 1) * limit < total:
+        if (page + 1) * limit < total:
             return "params", {**params, "page": page + 1}
         return None
-    if isinstance(data.get("items"), list):
-        nxt = data.get("next")
-        link = None
-        if isinstance(nxt, dict):
-            cursor = nxt.get("page")
-            link = nxt.get("url") if isinstance(nxt.get("url"), str) else None
-        else:
-            cursor = nxt
-        if (
-            link is None
-            and isinstance(cursor, str)
-            and ("://" in cursor[:10] or cursor.startswith("//"))
-        ):
-            link = cursor
-        if link is not None:
-            check_same_origin(link, api_url, what="the pagination link")
-            return "url", link
-        if isinstance(cursor, (str, int)) and not isinstance(cursor, bool) and str(cursor):
-            return "params", {**params, "page": cursor}
+    if env.next_url is not None:
+        check_same_origin(env.next_url, api_url, what="the pagination link")
+        return "url", env.next_url
+    if env.next_page is not None:
+        return "params", {**params, "page": env.next_page}
     return None
 
 
@@ -111,11 +95,9 @@ class Pages(Iterator["Response"]):
         resp = self._client.request("GET", target, params=params, allow_url=(kind == "url"))
         self.count += 1
         data = resp.data
-        if isinstance(data, dict):
-            for key in ("total", "count"):
-                if _is_int(data.get(key)):
-                    self.total = data[key]
-                    break
+        total = envelopes.total_of(data)
+        if total is not None:
+            self.total = total
         try:
             step = next_page(data, params or {}, self._client.settings.api_url)
         except UnsafeRequestError as err:

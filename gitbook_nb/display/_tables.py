@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from gitbook_nb.protocol import envelopes
 from gitbook_nb.protocol.tokens import MASK, Secret
 
 __all__ = [
@@ -43,32 +44,13 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 # Envelopes
 
-# Keys that may sit next to the list in a pagination envelope. A dict with other keys is an
-# object that merely has an ``items``/``list`` field, and is shown as a field/value table.
-_LEGACY_KEYS = frozenset({"list", "page", "limit", "total"})
-_CURRENT_KEYS = frozenset({"items", "next", "count", "previous", "total", "page", "limit"})
-
-
 def envelope(data: Any) -> tuple[list[Any], int | None] | None:
     """``(items, total)`` if ``data`` is a pagination envelope, else ``None``.
 
-    Legacy: ``{list, page, limit, total}``; current: ``{items, next{page}, count}``. A dict is
-    an envelope only if its list field is a list and every other key belongs to the envelope,
-    so an object with an unrelated ``items`` field is not mistaken for one.
+    One decoder for pagination, ``--all`` and tables: :mod:`gitbook_nb.protocol.envelopes`.
     """
-    if not isinstance(data, Mapping):
-        return None
-    for key, allowed, total_key in (
-        ("items", _CURRENT_KEYS, "count"),
-        ("list", _LEGACY_KEYS, "total"),
-    ):
-        items = data.get(key)
-        if isinstance(items, list) and all(k in allowed for k in data):
-            total = data.get(total_key, data.get("total"))
-            if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-                total = None
-            return items, total
-    return None
+    env = envelopes.decode(data)
+    return None if env is None else (env.items, env.total)
 
 
 # ---------------------------------------------------------------------------------------------

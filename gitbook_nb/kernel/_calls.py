@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitbook_nb.display.result import Result
 from gitbook_nb.errors import AuthenticationError, GitBookError, NotLoggedInError
+from gitbook_nb.protocol import envelopes
 from gitbook_nb.protocol.tokens import MASK, Token
 
 if TYPE_CHECKING:
@@ -23,34 +24,17 @@ HISTORY_LIMIT = 1000
 
 
 def envelope_items(data: Any) -> list | None:
-    """The list inside either pagination envelope (legacy ``list``, current ``items``)."""
-    if isinstance(data, dict):
-        for key in ("items", "list"):
-            if isinstance(data.get(key), list):
-                return data[key]
-    return None
+    """The list inside either pagination envelope (one decoder: protocol.envelopes)."""
+    return envelopes.items_of(data)
 
 
 def envelope_total(data: Any) -> int | None:
-    if isinstance(data, dict):
-        for key in ("total", "count"):
-            if isinstance(data.get(key), int):
-                return data[key]
-    return None
+    return envelopes.total_of(data)
 
 
 def has_next_page(data: Any) -> bool:
-    if not isinstance(data, dict):
-        return False
-    if "items" in data:
-        nxt = data.get("next")
-        return isinstance(nxt, dict) and bool(nxt.get("page"))
-    if "list" in data:
-        try:
-            return (int(data["page"]) + 1) * int(data["limit"]) < int(data["total"])
-        except (KeyError, TypeError, ValueError):
-            return False
-    return False
+    env = envelopes.decode(data)
+    return env is not None and env.has_more
 
 
 class CallsMixin:
