@@ -7,6 +7,16 @@ job="${1:-test}"
 PY="${PYTHON:-python3}"
 # pip's download cache lives in the project (tests reuse it to build the Binder venv), not $HOME.
 export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$PWD/.cache/pip}"
+mkdir -p .cache
+# pip's notices (index locations, build-backend warnings) go to a log a person reads only when
+# an install fails; the command then prints its tail and stops.
+pip_quiet() {
+  if ! .venv/bin/python -m pip "$@" --quiet --disable-pip-version-check >.cache/pip.log 2>&1; then
+    tail -n 30 .cache/pip.log >&2
+    echo "bootstrap: pip failed (full log: .cache/pip.log)" >&2
+    return 1
+  fi
+}
 
 if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $($PY --version 2>&1)"
@@ -19,8 +29,8 @@ stamp=".venv/.gitbook_nb-$job"
 want="$(cat pyproject.toml binder/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: installing gitbook_nb[$extras] and its dependencies into .venv"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$extras]" jupyterlab jupyter-server-proxy
+  pip_quiet install --upgrade pip
+  pip_quiet install -e ".[$extras]" jupyterlab jupyter-server-proxy
   echo "$want" > "$stamp"
 fi
 
@@ -31,11 +41,27 @@ if [ "$job" = "test" ] && { [ ! -f "$wheels/.complete" ] || [ "$(cat "$wheels/.c
   echo "bootstrap: fetching wheels for the offline Binder environment test into $wheels"
   rm -rf "$wheels" && mkdir -p "$wheels"
   grep -vE '^[[:space:]]*(#|\.|$)' binder/requirements.txt > "$wheels/binder-requirements.txt"
-  .venv/bin/python -m pip wheel --quiet --disable-pip-version-check -w "$wheels" \
+  pip_quiet wheel -w "$wheels" \
     ".[pandas]" -r "$wheels/binder-requirements.txt" pytest nbval "setuptools>=77" wheel
-  .venv/bin/python -m pip wheel --quiet --disable-pip-version-check -w "$wheels" jupyter-repo2docker \
+  pip_quiet wheel -w "$wheels" jupyter-repo2docker \
     || echo "bootstrap: jupyter-repo2docker could not be fetched; its configuration check will skip"
   echo "$want" > "$wheels/.complete"
+fi
+
+# The JupyterHub browser test routes through configurable-http-proxy, an npm package.
+if [ "$job" = "test" ] && [ ! -x .cache/chp/node_modules/.bin/configurable-http-proxy ]; then
+  if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing Debian's nodejs and npm for configurable-http-proxy"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  if command -v npm >/dev/null; then
+    echo "bootstrap: installing configurable-http-proxy (npm) into .cache/chp"
+    npm install --silent --no-audit --no-fund --prefix .cache/chp configurable-http-proxy@5 \
+      >.cache/npm.log 2>&1 || echo "bootstrap: npm could not install configurable-http-proxy; the JupyterHub test will skip"
+  else
+    echo "bootstrap: npm is missing; the JupyterHub browser test will skip"
+  fi
 fi
 
 # Browser tests drive Debian's chromium through Playwright (never `playwright install`).

@@ -155,6 +155,9 @@ def check(timeout: float = 180.0) -> int:
             timeout=timeout,
             kernel_name="python3",
             resources={"metadata": {"path": str(ROOT / "notebooks")}},
+            # the kernel's own start-up warnings (e.g. TCP transport on loopback) are not
+            # something a person running the check can act on
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         ).execute()
     except Exception as exc:  # noqa: BLE001 - one line for a smoke check, then the exit code
         print(f"demo check: FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
