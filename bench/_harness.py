@@ -163,8 +163,10 @@ class SandboxProcess:
     per start, lives only in this pipe) and ``ids``, then serves until its stdin closes.
     """
 
-    def __init__(self, *, books: int | None = None, spaces: int | None = None) -> None:
-        self.args = [sys.executable, str(BENCH / "_sandbox_proc.py")]
+    def __init__(
+        self, *, books: int | None = None, spaces: int | None = None, script: str = ""
+    ) -> None:
+        self.args = [sys.executable, str(BENCH / (script or "_sandbox_proc.py"))]
         if books is not None:
             self.args += ["--books", str(books)]
         if spaces is not None:
@@ -188,7 +190,7 @@ class SandboxProcess:
             self.proc.wait()
             raise RuntimeError(f"sandbox process exited with {self.proc.returncode}")
         info = json.loads(line)
-        self.url, self.token, self.ids = info["url"], info["token"], info["ids"]
+        self.url, self.token, self.ids = info["url"], info["token"], info.get("ids", {})
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -232,6 +234,11 @@ def reveal(value: Any) -> str:
 
 def sandbox(in_process: bool, **kw: Any) -> SandboxProcess | SandboxInProcess:
     return SandboxInProcess(**kw) if in_process else SandboxProcess(**kw)
+
+
+def stdlib_server() -> SandboxProcess:
+    """A plain stdlib HTTP/1.1 keep-alive server answering /v1/user, in its own process."""
+    return SandboxProcess(script="_stdlib_server.py")
 
 
 def point_library_at(url: str, token: str) -> None:

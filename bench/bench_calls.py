@@ -24,7 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import requests  # noqa: E402
-from _harness import Report, interleaved, point_library_at, print_table, sandbox  # noqa: E402
+from _harness import (  # noqa: E402
+    Report,
+    interleaved,
+    point_library_at,
+    print_table,
+    sandbox,
+    stdlib_server,
+)
 
 # Every side sends with a timeout, as the library does (its timeouts are part of its cost too).
 T = 10.0
@@ -66,14 +73,23 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--in-process", action="store_true", help="sandbox in this process")
     ap.add_argument("--no-magic", action="store_true")
+    ap.add_argument(
+        "--server",
+        choices=("sandbox", "stdlib"),
+        default="sandbox",
+        help="answer from the sandbox, or from a plain stdlib HTTP/1.1 keep-alive server",
+    )
     args = ap.parse_args()
     per_round = max(1, args.calls // args.rounds)
 
     import gitbook_nb
 
-    report = Report("calls")
+    stdlib = args.server == "stdlib"
+    report = Report("calls-stdlib" if stdlib else "calls")
     where = "in this process" if args.in_process else "in its own process"
-    with sandbox(args.in_process) as sb:
+    if stdlib:
+        where = "a plain stdlib HTTP/1.1 server in its own process"
+    with stdlib_server() if stdlib else sandbox(args.in_process) as sb:
         url = sb.url + "/v1/user"
         auth = {"Authorization": f"Bearer {sb.token}", "User-Agent": "bench"}
         raw = requests.Session()
@@ -97,8 +113,12 @@ def main() -> None:
 
             return chunk
 
+        bare = requests.Session()  # no proxy lookup per call: the lowest floor requests offers
+        bare.trust_env = False
+        bare.headers.update(auth)
         cases = {
             "raw session": run(lambda: raw.get(url, timeout=T).json()),
+            "  raw session, trust_env=False": run(lambda: bare.get(url, timeout=T).json()),
             "naive requests.get": run(lambda: requests.get(url, headers=auth, timeout=T).json()),
             "gitbook_nb.get": run(lambda: gitbook_nb.get("/user")),
         }
@@ -125,18 +145,27 @@ def main() -> None:
             base="raw session",
         )
 
+    def label(name: str) -> str:
+        """Figure names for the stdlib run: 1a -> 1a-s., with the server named."""
+        if not stdlib:
+            return name
+        num, text = name.split(". ", 1)
+        return f"{num}-s. {text}, plain stdlib server"
+
     floor, naive = med["raw session"], med["naive requests.get"]
+    bare_floor = med["  raw session, trust_env=False"]
     lib = med["gitbook_nb.get"]
     ctx = f"{floor * 1e3:.2f} ms/call raw, sandbox {where}"
     report.add(
-        "1a. `gitbook_nb.get('/user')` vs raw `requests.Session`",
+        label("1a. `gitbook_nb.get('/user')` vs raw `requests.Session`"),
         "<= 1.15x",
         f"{lib / floor:.2f}x",
         lib / floor <= 1.15,
-        f"{lib * 1e3:.2f} ms/call; {ctx}",
+        f"{lib * 1e3:.2f} ms/call; {ctx}; {lib / bare_floor:.2f}x a session with "
+        f"trust_env=False ({bare_floor * 1e3:.2f} ms/call: no proxy lookup per call)",
     )
     report.add(
-        "1b. `gitbook_nb.get` vs naive `requests.get`",
+        label("1b. `gitbook_nb.get` vs naive `requests.get`"),
         "< 1.00x",
         f"{lib / naive:.2f}x",
         lib < naive,
@@ -146,15 +175,16 @@ def main() -> None:
         mag = med["%gitbook GET /user"]
         parts = {k.strip(): v for k, v in med.items() if k.startswith("  ")}
         report.add(
-            "1c. `%gitbook GET /user` + table rendering vs raw session",
+            label("1c. `%gitbook GET /user` + table rendering vs raw session"),
             "<= 1.5x",
             f"{mag / floor:.2f}x",
             mag / floor <= 1.5,
             f"{mag * 1e3:.2f} ms/call with IPython's display formatter (HTML + text); "
+            f"{mag / bare_floor:.2f}x a trust_env=False session; "
             + "; ".join(f"{k} {v / floor:.2f}x" for k, v in parts.items()),
         )
         report.add(
-            "1d. `%gitbook GET /user` vs naive `requests.get`",
+            label("1d. `%gitbook GET /user` vs naive `requests.get`"),
             "< 1.00x",
             f"{mag / naive:.2f}x",
             mag < naive,
@@ -162,7 +192,7 @@ def main() -> None:
         )
         cell = med["  raw session, dict displayed"]
         report.add(
-            "1e. `%gitbook GET /user` vs a raw-session cell whose dict is displayed",
+            label("1e. `%gitbook GET /user` vs a raw-session cell whose dict is displayed"),
             "context",
             f"{mag / cell:.2f}x",
             None,

@@ -26,6 +26,7 @@ from _harness import BENCH, ROOT, machine  # noqa: E402
 
 FULL: list[tuple[str, list[str]]] = [
     ("bench_calls.py", []),
+    ("bench_calls.py", ["--server", "stdlib"]),
     ("bench_import.py", []),
     ("bench_paginate.py", []),
     ("bench_render.py", []),
@@ -33,6 +34,7 @@ FULL: list[tuple[str, list[str]]] = [
 ]
 QUICK: list[tuple[str, list[str]]] = [
     ("bench_calls.py", ["--calls", "200", "--rounds", "10"]),
+    ("bench_calls.py", ["--calls", "200", "--rounds", "10", "--server", "stdlib"]),
     ("bench_import.py", ["--runs", "5"]),
     ("bench_paginate.py", ["--items", "2000", "--rounds", "5"]),
     ("bench_render.py", ["--rows", "20000", "--rounds", "5"]),
