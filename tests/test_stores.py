@@ -156,8 +156,10 @@ def test_F2_atomic_write_leaves_no_temp_files_and_replaces_the_inode(path):
     store.set(KEY, make_token())
     first = os.stat(path).st_ino
     store.set(KEY, make_token())
-    assert os.listdir(path.parent) == ["tokens.json"]
+    assert sorted(os.listdir(path.parent)) == ["tokens.json", "tokens.json.lock"]
     assert os.stat(path).st_ino != first  # a new file was renamed over the old one
+    lock = path.parent / "tokens.json.lock"  # nothing secret in the lock file: nothing at all
+    assert lock.read_bytes() == b"" and stat.S_IMODE(os.stat(lock).st_mode) == 0o600
 
 
 def test_F2_failed_write_keeps_the_previous_file(path):
@@ -174,7 +176,7 @@ def test_F2_failed_write_keeps_the_previous_file(path):
     assert "previous file is unchanged" in str(info.value)
     assert new.access_token.reveal() not in str(info.value)
     assert path.read_bytes() == before
-    assert os.listdir(path.parent) == ["tokens.json"]  # the temp file was removed
+    assert sorted(os.listdir(path.parent)) == ["tokens.json", "tokens.json.lock"]  # no temp
 
 
 def test_F2_symlink_refused(path, tmp_path):

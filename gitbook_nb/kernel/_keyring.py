@@ -1,19 +1,38 @@
 """F3: the system keyring as an opt-in token store, only with a backend that protects secrets.
 
 ``keyring`` is an optional extra, imported when a store is made, never at module import.
-Re-exported from :mod:`gitbook_nb.protocol.tokens`.
+
+Across processes (several kernels at once, issue 13) the keyring API offers no lock, so this
+store guarantees less than the file store; exactly:
+
+- guaranteed: each token is one keyring entry written whole by one ``set_password`` call, so
+  another kernel reads the old token or the new one, never a mix; ``get``, ``transaction`` and
+  ``signature`` read the keyring every time (no cache), so a token rotated or deleted (logout)
+  by another kernel is seen by the next read; within one process, a thread lock makes
+  ``transaction`` exclusive, as in the other stores.
+- not guaranteed: mutual exclusion between processes. Two kernels refreshing the same grant at
+  the same moment may both send its refresh token; a server with reuse detection then revokes
+  the grant and both are signed out. Two kernels storing their first token for different
+  clients at the same moment may leave one out of the index that ``keys()`` reads (the token
+  itself is kept; a new kernel just does not find a dynamically registered client's token
+  until the next sign-in).
+
+For several kernels against a server that rotates refresh tokens, ``token_store="file"`` is
+the store that guarantees one refresh at a time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gitbook_nb.errors import StorageError
-from gitbook_nb.kernel.stores import Key, token_from_dict, token_to_dict
+from gitbook_nb.kernel.stores import Key, StoreTransaction, token_from_dict, token_to_dict
 from gitbook_nb.protocol.tokens import Token
 
 __all__ = ["KeyringStore"]
@@ -55,7 +74,8 @@ class KeyringStore:
     """F3: the system keyring, only with a real backend; never a silent plaintext fallback.
 
     ``keyring`` is imported here, not at module import (an optional extra). ``backend`` lets
-    a caller (or test) pass a backend instance instead of the system default.
+    a caller (or test) pass a backend instance instead of the system default. What it does
+    and does not guarantee across processes: see the module docstring.
     """
 
     SERVICE = "gitbook_nb"
@@ -79,7 +99,7 @@ class KeyringStore:
                 hint="install a system keyring, or use "
                 "token_store='file' (a 0600 file) or the default memory store",
             )
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: set/get inside a transaction
 
     def describe(self) -> str:
         return f"keyring ({type(self._backend).__module__}.{type(self._backend).__qualname__})"
@@ -129,6 +149,43 @@ class KeyringStore:
             if self._user(key) not in index:
                 index.append(self._user(key))
                 self._call(self._backend.set_password, self._INDEX, json.dumps(index))
+
+    @contextmanager
+    def transaction(self, key: Key) -> Iterator[StoreTransaction]:
+        """Exclusive among this process's threads only; the token is read from the keyring
+        as it is now (see the module docstring for what another process may do meanwhile)."""
+        k: Key = tuple(key)  # type: ignore[assignment]
+        with self._lock:
+            tx = StoreTransaction(k, self.get(k), lambda t: self.set(k, t), lambda: self.delete(k))
+            try:
+                yield tx
+            finally:
+                tx.close()
+
+    def signature(self) -> Hashable:
+        """A digest of every entry as the keyring holds it now (one backend read per stored
+        key), or None when the keyring cannot be read: unlike a file there is no cheap
+        "changed since" to ask, and a digest of random tokens reveals nothing of them."""
+        with self._lock:
+            users = [self._INDEX, *self._index_or_empty()]
+            return self._digest(users)
+
+    def _index_or_empty(self) -> list[str]:
+        try:
+            return self._index()
+        except StorageError:
+            return []
+
+    def _digest(self, users: list[str]) -> str | None:
+        """Returns instead of raising (E2): ``raw`` holds a token."""
+        h = hashlib.blake2b(digest_size=16)
+        try:
+            for user in users:
+                raw = self._backend.get_password(self.SERVICE, user)
+                h.update(json.dumps([user, raw]).encode())
+        except Exception:  # noqa: BLE001 - see the docstring
+            return None
+        return h.hexdigest()
 
     def _put(self, user: str, value: str) -> str | None:
         """Store ``value``; the failure's type name or None. Any exception is caught: one
