@@ -8,9 +8,9 @@ import secrets
 
 import pytest
 
+from gitbook_nb.errors import ConfigError
 from gitbook_nb.protocol import config
 from gitbook_nb.protocol.config import PROFILES, SANDBOX_MARKER, Settings, resolve, with_sandbox
-from gitbook_nb.errors import ConfigError
 from gitbook_nb.protocol.tokens import Secret
 
 
@@ -319,4 +319,162 @@ def test_profile_chosen_by_configure_replaces_environment_urls():
         configured={"profile": "legacy", "api_url": "https://legacy.example.com"}, environ=environ
     )
     assert s.api_url == "https://legacy.example.com"
+    # the legacy OAuth endpoints follow the legacy API URL (issue: they went to api.gitbook.com)
+    assert s.authorize_url == "https://legacy.example.com/oauth/authorize"
+
+
+# ------------------------------------------------------------------ issue 10: sign-in settings
+
+
+def test_token_auth_method_setting_and_environment():
+    assert resolve(environ={}).token_auth_method is None  # auto
+    env = {"GITBOOK_TOKEN_AUTH_METHOD": "client_secret_basic"}
+    assert resolve(environ=env).token_auth_method == "client_secret_basic"
+    s = resolve(configured={"token_auth_method": "client_secret_post"}, environ=env)
+    assert s.token_auth_method == "client_secret_post"
+    assert resolve(overrides={"token_auth_method": "auto"}, environ=env).token_auth_method is None
+    s = resolve(overrides={"token_auth_method": " none "}, environ={})
+    assert s.token_auth_method == "none"
+    with pytest.raises(ConfigError, match="client_secret_basic"):
+        resolve(overrides={"token_auth_method": "private_key_jwt"}, environ={})
+    with pytest.raises(ConfigError, match="environment"):
+        resolve(environ={"GITBOOK_TOKEN_AUTH_METHOD": "basic"})
+
+
+def test_legacy_oauth_urls_follow_the_legacy_api_url():
+    """Issue 10: with GITBOOK_API_URL pointed elsewhere, the code and secret go there too."""
+    env = {"GITBOOK_PROFILE": "legacy", "GITBOOK_API_URL": "https://gb.example.org/api/"}
+    s = resolve(environ=env)
+    assert s.api_url == "https://gb.example.org/api"
+    assert s.authorize_url == "https://gb.example.org/api/oauth/authorize"
+    assert s.token_url == "https://gb.example.org/api/oauth/access_token"
+    s = resolve(configured={"api_url": "http://127.0.0.1:8123"}, environ=env)
+    assert s.token_url == "http://127.0.0.1:8123/oauth/access_token"
+    assert config.legacy_oauth_urls("https://h.example/x?y=1") == {
+        "authorize_url": "https://h.example/x/oauth/authorize",
+        "token_url": "https://h.example/x/oauth/access_token",
+    }
+    # the current flow discovers its endpoints: nothing is made up for it
+    s = resolve(environ={"GITBOOK_API_URL": "https://gb.example.org/v1"})
+    assert s.authorize_url is None and s.token_url is None
+
+
+def test_legacy_oauth_urls_set_explicitly_win_at_any_layer():
+    env = {
+        "GITBOOK_PROFILE": "legacy",
+        "GITBOOK_API_URL": "https://gb.example.org",
+        "GITBOOK_AUTHORIZE_URL": "https://login.example.org/authorize",
+        "GITBOOK_TOKEN_URL": "https://login.example.org/token",
+    }
+    s = resolve(environ=env)
+    assert s.authorize_url == "https://login.example.org/authorize"
+    assert s.token_url == "https://login.example.org/token"
+    # an API URL set above them does not move explicit endpoints
+    s = resolve(configured={"api_url": "https://other.example.org"}, environ=env)
+    assert s.authorize_url == "https://login.example.org/authorize"
+    # one set, the other follows the API
+    s = resolve(environ={k: v for k, v in env.items() if k != "GITBOOK_TOKEN_URL"})
+    assert s.token_url == "https://gb.example.org/oauth/access_token"
+    # arguments beat configure() beat the environment, as for every setting
+    s = resolve(
+        overrides={"token_url": "https://arg.example.org/token"},
+        configured={"token_url": "https://conf.example.org/token"},
+        environ=env,
+    )
+    assert s.token_url == "https://arg.example.org/token"
+    # a profile chosen above the environment brings its own URLs (and so its derived ones)
+    s = resolve(configured={"profile": "legacy"}, environ=env)
     assert s.authorize_url == "https://api.gitbook.com/oauth/authorize"
+
+
+@pytest.mark.parametrize(
+    "var,value",
+    [
+        ("GITBOOK_AUTHORIZE_URL", "http://login.example.org/authorize"),  # D1: https only
+        ("GITBOOK_TOKEN_URL", "https://user:pw@login.example.org/token"),  # D1: no userinfo
+        ("GITBOOK_TOKEN_URL", "http://localhost:80@evil.example/token"),  # D1: parsed, not prefix
+        ("GITBOOK_AUTHORIZE_URL", "https://login.example.org/a#frag"),  # A6: no fragment
+    ],
+)
+def test_D1_legacy_endpoint_variables_are_validated(var, value):
+    with pytest.raises(ConfigError) as info:
+        resolve(environ={"GITBOOK_PROFILE": "legacy", var: value})
+    assert "environment" in info.value.message
+
+
+def test_sandbox_legacy_markers_are_not_derived_from():
+    s = resolve(overrides={"profile": "sandbox-legacy"}, environ={})
+    assert s.authorize_url == SANDBOX_MARKER and s.token_url == SANDBOX_MARKER
+
+
+def test_current_flow_takes_a_pre_registered_confidential_client():
+    """A server without dynamic registration: the current profile keeps a configured id and
+    secret (the sandbox profiles still clear them, see above)."""
+    secret = secrets.token_urlsafe(16)
+    env = {
+        "GITBOOK_OAUTH_URL": "https://auth.example.org",
+        "GITBOOK_CLIENT_ID": "app-1",
+        "GITBOOK_CLIENT_SECRET": secret,
+        "GITBOOK_TOKEN_AUTH_METHOD": "client_secret_basic",
+    }
+    s = resolve(environ=env)
+    assert (s.flow, s.client_id, s.token_auth_method) == ("current", "app-1", "client_secret_basic")
+    assert isinstance(s.client_secret, Secret) and s.client_secret.reveal() == secret
+
+
+def test_E1_normalize_returns_secrets_only_as_secret_and_is_idempotent():
+    secret = secrets.token_urlsafe(16)
+    changes = {"client_secret": f"  {secret} ", "api_url": "https://x.example/v1/", "scopes": "a b"}
+    once = config.normalize(changes)
+    assert isinstance(once["client_secret"], Secret) and once["client_secret"].reveal() == secret
+    assert secret not in repr(once) and secret not in str(once)
+    assert config.normalize(once) == once
+    assert config.normalize({"client_secret": "   "}) == {"client_secret": None}
+
+
+def test_E1_seal_secrets_wraps_without_checking():
+    secret = secrets.token_urlsafe(16)
+    sealed = config.seal_secrets({"Client-Secret": secret, "token": secret, "bogus": 5})
+    assert isinstance(sealed["Client-Secret"], Secret) and isinstance(sealed["token"], Secret)
+    assert sealed["bogus"] == 5 and secret not in repr(sealed)
+
+
+def _verbose_texts(err: BaseException) -> str:
+    """What ``%xmode Verbose`` prints from the first library frame on (E2)."""
+    import traceback
+
+    from IPython.core.ultratb import VerboseTB
+
+    tb = err.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    assert tb is not None
+    texts = ["".join(traceback.format_exception(type(err), err, tb))]
+    texts += VerboseTB(include_vars=True).structured_traceback(type(err), err, tb)
+    while tb is not None:
+        texts += [repr(v) for v in tb.tb_frame.f_locals.values()]
+        tb = tb.tb_next
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"configured": {"api_url": "http://evil.example"}},
+        {"configured": {"bogus": 1}},
+        {"overrides": {"token": "planted"}},
+        {"environ": {"GITBOOK_API_URL": "http://evil.example"}},
+        {"configured": {"connect_timeout": 50, "deadline": 10}},
+    ],
+)
+def test_E2_a_config_error_traceback_holds_no_secret(bad):
+    """A ConfigError raised while a secret sits in configure(), the environment or an argument
+    shows none of them under %xmode Verbose (os.environ is never in a frame that raises)."""
+    secret, token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    environ = {"GITBOOK_CLIENT_SECRET": secret, "GITBOOK_TOKEN": token, **bad.get("environ", {})}
+    configured = {"client_secret": secret, **bad.get("configured", {})}
+    overrides = {k: (token if v == "planted" else v) for k, v in bad.get("overrides", {}).items()}
+    with pytest.raises(ConfigError) as info:
+        resolve(overrides=overrides, configured=configured, environ=environ)
+    text = _verbose_texts(info.value)
+    assert secret not in text and token not in text

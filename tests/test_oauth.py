@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from gitbook_nb.protocol import oauth
 from gitbook_nb.errors import ConfigError, GitBookError, LoginError, TokenExchangeError
+from gitbook_nb.protocol import oauth
 from gitbook_nb.protocol.oauth import Endpoints, HTTPRequestSpec, PendingFlow
 from gitbook_nb.protocol.tokens import MASK, Secret, Token
 from gitbook_nb.protocol.urls import (
@@ -554,7 +554,10 @@ def test_discovery_parsed():
         "https://oauth.gitbook.com/register",
         None,
         "https://oauth.gitbook.com",
+        discovered=True,
     )
+    # the document lists no client authentication methods: recorded as "not published"
+    assert ep.token_auth_methods is None and ep.revocation_auth_methods is None
 
 
 def test_discovery_404_falls_back_to_documented_paths():
@@ -633,3 +636,314 @@ def test_all_failures_are_gitbook_errors_with_one_line():
         with pytest.raises(GitBookError) as info:
             case()
         assert "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- client authentication
+# RFC 6749 2.3.1, RFC 7591 token_endpoint_auth_method, RFC 8414 defaults, RFC 7009 2.1.
+
+AUTH_SERVER = "https://auth.example.org"
+
+
+def endpoints(token_methods=None, revocation_methods=None, *, discovered=True) -> Endpoints:
+    return Endpoints(
+        authorize=AUTH_SERVER + "/authorize",
+        token=AUTH_SERVER + "/token",
+        revocation=AUTH_SERVER + "/revoke",
+        issuer=AUTH_SERVER,
+        token_auth_methods=token_methods,
+        revocation_auth_methods=revocation_methods,
+        discovered=discovered,
+    )
+
+
+@pytest.mark.parametrize(
+    "listed,discovered,has_secret,expected",
+    [
+        (("client_secret_basic", "client_secret_post"), True, False, "none"),
+        (("client_secret_basic",), True, False, "none"),  # a public client never sends a secret
+        (("client_secret_post", "client_secret_basic"), True, True, "client_secret_basic"),
+        (("none", "client_secret_post"), True, True, "client_secret_post"),
+        (("none",), True, True, "none"),  # public clients only: the secret stays home
+        (None, True, True, "client_secret_basic"),  # document omits the list: RFC 8414 default
+        (None, False, True, "client_secret_post"),  # no document at all (legacy GitBook)
+        (None, False, False, "none"),
+    ],
+)
+def test_choose_auth_method_without_a_setting(listed, discovered, has_secret, expected):
+    ep = endpoints(listed, discovered=discovered)
+    assert oauth.choose_auth_method(ep, None, has_secret) == expected
+
+
+def test_choose_auth_method_setting_wins_when_the_server_lists_it_or_lists_nothing():
+    listed = endpoints(("client_secret_basic", "client_secret_post"))
+    assert oauth.choose_auth_method(listed, "client_secret_post", True) == "client_secret_post"
+    public = endpoints(("none", "client_secret_basic"))
+    assert oauth.choose_auth_method(public, "none", True) == "none"  # the secret stays home
+    silent = endpoints(None, discovered=True)  # omitted list: a setting is the user's escape
+    assert oauth.choose_auth_method(silent, "client_secret_post", True) == "client_secret_post"
+    legacy = endpoints(None, discovered=False)
+    assert oauth.choose_auth_method(legacy, "client_secret_basic", True) == "client_secret_basic"
+
+
+def test_choose_auth_method_refuses_a_setting_the_server_does_not_list():
+    ep = endpoints(("client_secret_basic",))
+    with pytest.raises(ConfigError) as info:
+        oauth.choose_auth_method(ep, "client_secret_post", True)
+    err = info.value
+    assert "auth.example.org" in err.message and "client_secret_post" in err.message
+    assert "client_secret_basic" in err.hint and "GITBOOK_TOKEN_AUTH_METHOD" in err.hint
+    assert "\n" not in str(err)
+
+
+def test_choose_auth_method_refuses_unknown_methods_and_a_missing_secret():
+    with pytest.raises(ConfigError, match="unknown client authentication method"):
+        oauth.choose_auth_method(endpoints(), "private_key_jwt", True)
+    with pytest.raises(ConfigError, match="needs a client secret") as info:
+        oauth.choose_auth_method(endpoints(), "client_secret_basic", False)
+    assert "GITBOOK_CLIENT_SECRET" in info.value.hint
+    with pytest.raises(ConfigError, match="auth.example.org accepts none") as info:
+        oauth.choose_auth_method(endpoints(("private_key_jwt",)), None, True)
+    assert "private_key_jwt" in info.value.hint
+
+
+def test_choose_auth_method_names_gitbook_as_gitbook():
+    ep = Endpoints(
+        authorize="https://oauth.gitbook.com/authorize",
+        token="https://oauth.gitbook.com/token",
+        token_auth_methods=("none",),
+        discovered=True,
+    )
+    with pytest.raises(ConfigError) as info:
+        oauth.choose_auth_method(ep, "client_secret_basic", True)
+    assert info.value.message.startswith("GitBook does not accept")
+
+
+def _basic_parts(header: str) -> tuple[str, str]:
+    scheme, _, encoded = header.partition(" ")
+    assert scheme == "Basic"
+    user, _, password = base64.b64decode(encoded).decode("ascii").partition(":")
+    return user, password
+
+
+def test_C1_basic_auth_form_encodes_id_and_secret_before_base64():
+    """RFC 6749 2.3.1: a ':' '%' '+' space or non-ASCII character in the secret survives."""
+    from urllib.parse import unquote, unquote_plus
+
+    flow = start(flow="current", endpoints=endpoints(("client_secret_basic",)))
+    secret = "s3:cr%t+with space/é~" + secrets.token_urlsafe(8)
+    code = secrets.token_urlsafe(16)
+    spec = oauth.build_token_request(
+        flow, Secret(code), Secret(secret), auth_method="client_secret_basic"
+    )
+    user, password = _basic_parts(spec.headers["Authorization"])
+    assert ":" not in password and " " not in password and "+" not in password
+    # both decoders a server may use read the same values (Authlib uses unquote)
+    assert unquote(user) == unquote_plus(user) == "my-client"
+    assert unquote(password) == unquote_plus(password) == secret
+    assert "client_id" not in spec.form and "client_secret" not in spec.form  # one method only
+    assert spec.form["code"] == code and spec.form["grant_type"] == "authorization_code"
+    assert secret not in repr(spec) and spec.headers["Authorization"] not in repr(spec)
+    assert secret not in spec.url
+
+
+def test_C1_post_and_none_put_the_client_in_the_body_only():
+    flow = start(flow="current", endpoints=endpoints())
+    secret = secrets.token_urlsafe(16)
+    post = oauth.build_token_request(flow, "c", Secret(secret), auth_method="client_secret_post")
+    assert "Authorization" not in post.headers
+    assert (post.form["client_id"], post.form["client_secret"]) == ("my-client", secret)
+    none = oauth.build_token_request(flow, "c", Secret(secret), auth_method="none")
+    assert "Authorization" not in none.headers and "client_secret" not in none.form
+    assert none.form["client_id"] == "my-client"
+    with pytest.raises(ConfigError, match="needs a client secret"):
+        oauth.build_token_request(flow, "c", None, auth_method="client_secret_basic")
+
+
+def test_build_token_request_chooses_from_the_endpoints_when_no_method_is_given():
+    flow = start(flow="current", endpoints=endpoints(("client_secret_basic",)))
+    spec = oauth.build_token_request(flow, "c", Secret("s"))
+    assert "Authorization" in spec.headers and "client_secret" not in spec.form
+
+
+def test_refresh_request_authenticates_like_the_token_request():
+    refresh = secrets.token_urlsafe(20)
+    tok = Token(access_token=Secret("a"), refresh_token=Secret(refresh), client_id="cid")
+    ep = endpoints(("client_secret_basic",))
+    spec = oauth.build_refresh_request(
+        ep, tok, "cid", Secret("pw"), auth_method="client_secret_basic"
+    )
+    assert _basic_parts(spec.headers["Authorization"]) == ("cid", "pw")
+    assert spec.form == {"grant_type": "refresh_token", "refresh_token": refresh}
+    spec = oauth.build_refresh_request(ep, tok, "cid", None, auth_method="none")
+    assert spec.form["client_id"] == "cid" and "Authorization" not in spec.headers
+
+
+def test_revocation_request_authenticates_like_the_token_request_rfc7009():
+    tok = Token(access_token=Secret("acc"), refresh_token=Secret("ref"), client_id="cid")
+    ep = endpoints(("client_secret_basic", "client_secret_post"))
+    spec = oauth.build_revocation_request(
+        ep, tok, "cid", client_secret=Secret("pw"), auth_method="client_secret_basic"
+    )
+    assert spec is not None and _basic_parts(spec.headers["Authorization"]) == ("cid", "pw")
+    assert spec.form == {"token": "ref", "token_type_hint": "refresh_token"}
+    # the server lists other methods for revocation: the best one it lists
+    ep = endpoints(("client_secret_basic",), ("client_secret_post",))
+    spec = oauth.build_revocation_request(
+        ep, tok, "cid", client_secret=Secret("pw"), auth_method="client_secret_basic"
+    )
+    assert spec is not None and "Authorization" not in spec.headers
+    assert spec.form["client_secret"] == "pw"
+    # a public client revokes with its id only
+    spec = oauth.build_revocation_request(ep, tok, "cid", auth_method="none")
+    assert spec is not None and spec.form["client_id"] == "cid"
+    assert "client_secret" not in spec.form
+
+
+def test_revocation_auth_method_rules():
+    both = endpoints(None, ("client_secret_basic", "none"))
+    assert oauth.revocation_auth_method(both, "client_secret_basic") == "client_secret_basic"
+    assert oauth.revocation_auth_method(both, "client_secret_post") == "client_secret_basic"
+    assert oauth.revocation_auth_method(endpoints(), "client_secret_post") == "client_secret_post"
+    assert oauth.revocation_auth_method(endpoints(None, ("none",)), "client_secret_post") == "none"
+
+
+@pytest.mark.parametrize("code", ["invalid_client", "incorrect_client_credentials"])
+@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
+def test_C4_refused_client_hint_names_the_method_and_the_setting(code, method):
+    """A wrong method must not be reported as a wrong id and secret only (issue 10)."""
+    with pytest.raises(TokenExchangeError) as info:
+        answer(
+            status=401,
+            body=json.dumps({"error": code}).encode(),
+            auth_method=method,
+            endpoint=AUTH_SERVER + "/token",
+        )
+    err = info.value
+    other = "client_secret_post" if method == "client_secret_basic" else "client_secret_basic"
+    assert err.error == code and err.status == 401
+    assert method in err.hint and other in err.hint and "GITBOOK_TOKEN_AUTH_METHOD" in err.hint
+    assert err.message.startswith("the sign-in server auth.example.org refused")
+    assert "\n" not in str(err)
+
+
+def test_C4_a_bare_401_from_the_token_endpoint_is_a_client_authentication_failure():
+    with pytest.raises(TokenExchangeError) as info:
+        answer(status=401, headers={}, body=b"", auth_method="client_secret_basic")
+    assert info.value.error == "http_401" and "client_secret_basic" in info.value.hint
+    with pytest.raises(TokenExchangeError) as info:
+        answer(status=401, body=b'{"error": "invalid_client"}', auth_method="none")
+    assert "GITBOOK_CLIENT_SECRET" in info.value.hint and "no client secret" in info.value.hint
+
+
+def test_messages_name_the_server_unless_it_is_gitbook():
+    with pytest.raises(TokenExchangeError) as info:
+        answer(status=400, body=b'{"error": "invalid_grant"}')  # issuer api.gitbook.com
+    assert info.value.message.startswith("GitBook refused the login")
+    with pytest.raises(TokenExchangeError) as info:
+        answer(status=400, body=b'{"error": "invalid_grant"}', issuer="127.0.0.1:8123")
+    assert info.value.message.startswith("the sign-in server 127.0.0.1:8123 refused")
+    _, notes = answer(
+        body=token_json(scope="a"), requested_scopes=("a", "b"), endpoint=AUTH_SERVER + "/t"
+    )
+    assert notes and notes[0].startswith("the sign-in server auth.example.org changed")
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("https://oauth.gitbook.com", "GitBook"),
+        ("https://api.gitbook.com/v1", "GitBook"),
+        ("https://docs.gitbook.io:8443/x", "GitBook"),
+        ("api.gitbook.com", "GitBook"),
+        ("https://auth.example.org/token", "the sign-in server auth.example.org"),
+        ("http://127.0.0.1:8000/token", "the sign-in server 127.0.0.1:8000"),
+        ("https://gitbook.com.evil.example/", "the sign-in server gitbook.com.evil.example"),
+        ("https://evilgitbook.com/", "the sign-in server evilgitbook.com"),
+        ("", "the sign-in server"),
+    ],
+)
+def test_server_name_says_gitbook_only_for_gitbook_hosts(value, expected):
+    assert oauth.server_name(value) == expected
+
+
+def test_discovery_records_the_client_authentication_methods():
+    doc = discovery_doc(
+        token_endpoint_auth_methods_supported=["client_secret_basic", "none"],
+        revocation_endpoint_auth_methods_supported=["client_secret_basic"],
+    )
+    ep = oauth.parse_discovery(200, JSON, doc, issuer="https://oauth.gitbook.com")
+    assert ep.discovered
+    assert ep.token_auth_methods == ("client_secret_basic", "none")
+    assert ep.revocation_auth_methods == ("client_secret_basic",)
+    fallback = oauth.parse_discovery(404, {}, b"", issuer="https://oauth.gitbook.com")
+    assert not fallback.discovered and fallback.token_auth_methods is None
+    for bad in ("none", [1], {"a": 1}):
+        with pytest.raises(LoginError, match="token_endpoint_auth_methods_supported"):
+            oauth.parse_discovery(
+                200,
+                JSON,
+                discovery_doc(token_endpoint_auth_methods_supported=bad),
+                issuer="https://oauth.gitbook.com",
+            )
+
+
+def test_discovery_messages_name_the_server():
+    with pytest.raises(LoginError) as info:
+        oauth.parse_discovery(500, JSON, b"{}", issuer="https://auth.example.org")
+    assert "the sign-in server auth.example.org" in info.value.message
+    ep = Endpoints(EP.authorize, EP.token, issuer="https://auth.example.org")
+    with pytest.raises(ConfigError) as info:
+        oauth.build_registration_request(ep, redirect_uris=[REDIRECT])
+    assert info.value.message.startswith("the sign-in server auth.example.org offers no")
+    assert "GITBOOK_CLIENT_ID" in info.value.hint
+
+
+def test_registration_refuses_a_client_that_must_authenticate():
+    """RFC 7591 3.2.1 lets a server replace the method asked for: then our public client could
+    not sign in, so say so before the user approves anything."""
+    ok = b'{"client_id": "c1", "token_endpoint_auth_method": "none"}'
+    assert oauth.parse_registration_response(201, JSON, ok) == "c1"
+    fields = {"client_id": "c1", "client_secret": "x"}
+    body = json.dumps({**fields, "token_endpoint_auth_method": "client_secret_basic"}).encode()
+    with pytest.raises(TokenExchangeError) as info:
+        oauth.parse_registration_response(201, JSON, body, server=AUTH_SERVER + "/register")
+    err = info.value
+    assert err.message.startswith("the sign-in server auth.example.org registered a client")
+    assert "GITBOOK_CLIENT_SECRET" in err.hint and "\n" not in str(err)
+
+
+def _frame_texts(err: BaseException) -> str:
+    """What ``%xmode Verbose`` shows: IPython's rendering plus every local of every frame that
+    is not this test module's (E2)."""
+    import traceback
+
+    from IPython.core.ultratb import VerboseTB
+
+    tb = err.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next  # the test's own frames hold the planted value on purpose
+    assert tb is not None, "the error was raised in the test itself"
+    texts = ["".join(traceback.format_exception(type(err), err, tb))]
+    texts += VerboseTB(include_vars=True).structured_traceback(type(err), err, tb)
+    while tb is not None:
+        texts += [repr(v) for v in tb.tb_frame.f_locals.values()]
+        tb = tb.tb_next
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize(
+    "fields", [{"token_type": "mac"}, {"expires_in": "soon"}, {"refresh_token": "a b"}]
+)
+def test_E2_a_refused_token_answer_is_in_no_frame_of_the_traceback(fields):
+    access = "tok_" + secrets.token_hex(16)
+    with pytest.raises(TokenExchangeError) as info:
+        answer(body=token_json(access_token=access, **fields))
+    assert access not in _frame_texts(info.value)
+
+
+def test_E2_a_refused_registration_answer_is_in_no_frame_of_the_traceback():
+    rat = "rat_" + secrets.token_hex(16)
+    body = json.dumps({"client_id": 5, "registration_access_token": rat}).encode()
+    with pytest.raises(TokenExchangeError) as info:
+        oauth.parse_registration_response(201, JSON, body)
+    assert rat not in _frame_texts(info.value)

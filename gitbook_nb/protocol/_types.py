@@ -31,13 +31,25 @@ Clock = Callable[[], float]
 
 @dataclass
 class Endpoints:
-    """Where the authorization server lives (legacy: fixed paths; current: RFC 8414)."""
+    """Where the authorization server lives (legacy: fixed paths; current: RFC 8414), and how
+    it wants clients to authenticate.
+
+    ``token_auth_methods`` and ``revocation_auth_methods`` are what the server published
+    (RFC 8414 ``token_endpoint_auth_methods_supported`` and
+    ``revocation_endpoint_auth_methods_supported``), or None when it published nothing.
+    ``discovered`` is True for endpoints read from a discovery document, where an omitted list
+    means ``client_secret_basic`` (RFC 8414 section 2); without any document (legacy GitBook,
+    the 404 fallback) nothing is known and :func:`choose_auth_method` falls back to the body.
+    """
 
     authorize: str
     token: str
     registration: str | None = None
     revocation: str | None = None
     issuer: str | None = None
+    token_auth_methods: tuple[str, ...] | None = None
+    revocation_auth_methods: tuple[str, ...] | None = None
+    discovered: bool = False
 
 
 @dataclass(eq=False)

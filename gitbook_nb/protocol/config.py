@@ -6,22 +6,27 @@ live in this module, and :func:`resolve` is the only place the layers are merged
     explicit argument > configure() / %config > environment > profile > built-in default
 
 No requests, IPython or widget import here (the layering test checks it). Secrets are wrapped
-in :class:`~gitbook_nb.protocol.tokens.Secret` the moment they enter (E1, E5), and there is deliberately
-no setting that turns TLS verification off (D2).
+in :class:`~gitbook_nb.protocol.tokens.Secret` the moment they enter (E1, E5), and there is
+deliberately no setting that turns TLS verification off (D2).
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from gitbook_nb.errors import ConfigError
+from gitbook_nb.protocol._setting_values import (
+    SANDBOX_MARKER,
+    URL_FIELDS,
+    coerce,
+)
 from gitbook_nb.protocol.tokens import Secret
-from gitbook_nb.protocol.urls import validate_base_url, validate_redirect_uri
+from gitbook_nb.protocol.urls import validate_base_url
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -31,24 +36,19 @@ __all__ = [
     "Settings",
     "default_user_agent",
     "is_sandbox",
+    "legacy_oauth_urls",
     "normalize",
     "resolve",
+    "seal_secrets",
     "token_from_env",
     "with_sandbox",
 ]
 
-#: A profile whose URLs are this marker talks to the embedded sandbox; the session starts one
-#: (lazily) and fills the real URLs in with :func:`with_sandbox`.
-SANDBOX_MARKER = "sandbox:"
 DEFAULT_PROFILE = "current"
 PROJECT_URL = "https://pypi.org/project/gitbook_nb/"
 
 KIB = 1024
 MIB = 1024 * KIB
-
-FLOWS = ("legacy", "current")
-TOKEN_STORES = ("memory", "file", "keyring")
-URL_FIELDS = ("api_url", "oauth_url", "authorize_url", "token_url")
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,13 @@ class Settings:
     flow: str = "current"
     api_url: str = "https://api.gitbook.com/v1"
     oauth_url: str | None = "https://oauth.gitbook.com"  # issuer (current flow, discovery)
-    authorize_url: str | None = None  # legacy endpoints; the current flow discovers them
+    # Legacy endpoints; None follows the API URL ({api_url}/oauth/authorize, .../access_token).
+    # The current flow discovers its endpoints from oauth_url.
+    authorize_url: str | None = None
     token_url: str | None = None
     client_id: str | None = None  # current flow: None -> dynamic registration
     client_secret: Secret | None = None
+    token_auth_method: str | None = None  # none|client_secret_post|client_secret_basic; None: auto
     redirect_uri: str | None = None
     scopes: tuple[str, ...] = ()
     connect_timeout: float = 5.0
@@ -99,12 +102,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         "token_url": None,
         "scopes": CURRENT_SCOPES,
     },
+    # authorize_url and token_url None: they follow the API URL (legacy_oauth_urls), so a
+    # GITBOOK_API_URL pointed at another server takes the code and secret there too.
     "legacy": {
         "flow": "legacy",
         "api_url": "https://api.gitbook.com",
         "oauth_url": None,
-        "authorize_url": "https://api.gitbook.com/oauth/authorize",
-        "token_url": "https://api.gitbook.com/oauth/access_token",
+        "authorize_url": None,
+        "token_url": None,
         "scopes": (),
     },
     # The sandbox profiles also clear the client settings: a GITBOOK_CLIENT_ID or redirect URI
@@ -141,17 +146,19 @@ ENV_VARS: dict[str, str] = {
     "redirect_uri": "GITBOOK_REDIRECT_URI",
     "api_url": "GITBOOK_API_URL",
     "oauth_url": "GITBOOK_OAUTH_URL",
+    "authorize_url": "GITBOOK_AUTHORIZE_URL",
+    "token_url": "GITBOOK_TOKEN_URL",
+    "token_auth_method": "GITBOOK_TOKEN_AUTH_METHOD",
     "scopes": "GITBOOK_SCOPES",
     "token_store": "GITBOOK_TOKEN_STORE",
 }
 TOKEN_ENV = "GITBOOK_TOKEN"
 
 _FIELD_NAMES = tuple(f.name for f in fields(Settings))
-_FLOATS = {"connect_timeout", "read_timeout", "deadline", "retry_after_cap"}
-_INTS = {"max_body", "token_max_body", "max_retries", "page_limit", "max_pages"}
 # Names people reach for that we refuse with a specific reason instead of "unknown setting".
 _TLS_NAMES = {"verify", "verify_ssl", "ssl_verify", "insecure", "tls_verify", "no_verify"}
 _TOKEN_NAMES = {"token", "access_token", "refresh_token", "personal_token", "api_token"}
+_SECRET_SETTINGS = frozenset({"client_secret"} | _TOKEN_NAMES)
 
 
 @functools.lru_cache(maxsize=1)
@@ -187,115 +194,39 @@ def is_sandbox(settings: Settings) -> bool:
     return any(getattr(settings, name) == SANDBOX_MARKER for name in URL_FIELDS)
 
 
-def _parse_scopes(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        items = re.split(r"[\s,]+", value)
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        items = [str(v) for v in value]
-    else:
-        raise ConfigError("scopes must be a string (space or comma separated) or a list")
-    out = tuple(dict.fromkeys(s.strip() for s in items if s and s.strip()))
-    for scope in out:
-        if not re.fullmatch(r"[A-Za-z0-9:._\-]+", scope):
-            raise ConfigError(f"scope {scope[:40]!r} has characters a scope cannot contain")
+def _key(name: object) -> str:
+    return str(name).strip().lower().replace("-", "_")
+
+
+def seal_secrets(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``changes`` whose secret values are :class:`Secret` (E1, E5).
+
+    ``client_secret``, and a token offered as a setting by mistake (refused later), are wrapped;
+    nothing else is checked, and this never raises. That is why it comes first: a caller that
+    rebinds its own name to the copy (``settings = config.seal_secrets(settings)``) before
+    anything that can fail leaves no plain secret in a frame of a later traceback
+    (``%xmode Verbose`` prints each frame's variables).
+    """
+    out: dict[str, Any] = {}
+    for name, value in changes.items():
+        if _key(name) in _SECRET_SETTINGS and isinstance(value, str):
+            value = Secret(value.strip())
+        out[name] = value
     return out
-
-
-def _number(name: str, value: Any) -> float | int | None:
-    kind = float if name in _FLOATS else int
-    if value is None and name == "page_limit":
-        return None
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number, not {value!r}")
-    try:
-        number = kind(value.strip()) if isinstance(value, str) else kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a {kind.__name__}, got {str(value)[:40]!r}") from None
-    if kind is int and isinstance(value, float) and value != int(value):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}")
-    if name == "max_retries":
-        if not 0 <= number <= 10:
-            raise ConfigError("max_retries must be between 0 and 10")
-    elif name == "retry_after_cap":
-        if not 0 <= number <= 3600:
-            raise ConfigError("retry_after_cap must be between 0 and 3600 seconds")
-    elif name == "page_limit":
-        if not 1 <= number <= 1000:
-            raise ConfigError("page_limit must be between 1 and 1000 (GitBook's maximum)")
-    elif not number > 0 or number != number or number == float("inf"):
-        raise ConfigError(f"{name} must be a positive finite number")
-    return number
-
-
-def _optional_str(name: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ConfigError(f"{name} must be a string")
-    value = value.strip()
-    return value or None
-
-
-def _coerce(name: str, value: Any) -> Any:
-    """Type-check and coerce one setting (strings from the environment or %config included)."""
-    if name in _FLOATS or name in _INTS:
-        return _number(name, value)
-    if name == "scopes":
-        return _parse_scopes(value)
-    if name == "client_secret":
-        # E5: a plain str is accepted (from getpass or os.environ by the caller) but wrapped
-        # here, at once; it must never be a literal in a shared notebook.
-        if value is None or isinstance(value, Secret):
-            return value if value else None
-        if isinstance(value, str):
-            return Secret(value.strip()) if value.strip() else None
-        raise ConfigError("client_secret must be a string or a Secret")
-    if name == "flow":
-        value = _optional_str(name, value)
-        if value not in FLOWS:
-            raise ConfigError(f"flow must be one of {', '.join(FLOWS)}")
-        return value
-    if name == "token_store":
-        value = _optional_str(name, value)
-        if value not in TOKEN_STORES:
-            raise ConfigError(f"token_store must be one of {', '.join(TOKEN_STORES)}")
-        return value
-    if name == "profile":
-        value = _optional_str(name, value)
-        if value not in PROFILES:
-            raise ConfigError(
-                f"unknown profile {str(value)[:40]!r}; profiles: {', '.join(PROFILES)}"
-            )
-        return value
-    if name in URL_FIELDS:
-        value = _optional_str(name, value)
-        if value is None or value == SANDBOX_MARKER:
-            if value is None and name == "api_url":
-                raise ConfigError("api_url cannot be empty")
-            return value
-        return validate_base_url(value.rstrip("/") or value, what=name.replace("_", " "))
-    if name == "redirect_uri":
-        value = _optional_str(name, value)
-        return None if value is None else validate_redirect_uri(value)
-    if name == "user_agent":
-        value = _optional_str(name, value) or ""
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or not value.isascii():
-            raise ConfigError("user_agent must be printable ASCII")
-        return value
-    return _optional_str(name, value)  # client_id, token_file
 
 
 def normalize(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Check and coerce a set of changes (what ``configure()`` / ``%config`` receive).
 
     Unknown names are refused with the list of valid ones; a token is refused with a pointer
-    to getpass / GITBOOK_TOKEN (E5); nothing can turn TLS verification off (D2).
+    to getpass / GITBOOK_TOKEN (E5); nothing can turn TLS verification off (D2). The result
+    holds ``client_secret`` only as a :class:`Secret`, so it is what a caller should keep; and
+    ``normalize(normalize(x)) == normalize(x)``.
     """
+    changes = seal_secrets(changes)  # first: no frame below holds a plain secret (E2)
     out: dict[str, Any] = {}
     for name, value in changes.items():
-        key = str(name).strip().lower().replace("-", "_")
+        key = _key(name)
         if key in _TOKEN_NAMES:
             raise ConfigError(
                 "a token is not a setting and must never be typed into a notebook",
@@ -312,17 +243,44 @@ def normalize(changes: Mapping[str, Any]) -> dict[str, Any]:
                 f"unknown setting {str(name)[:40]!r}",
                 hint=f"valid settings: {', '.join(sorted(_FIELD_NAMES))}",
             )
-        out[key] = _coerce(key, value)
+        out[key] = coerce(key, value, profiles=PROFILES)
     return out
 
 
-def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
-    raw = {name: environ[var] for name, var in ENV_VARS.items() if environ.get(var, "").strip()}
+def _environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Our variables only, secrets sealed; never raises (the caller then drops ``environ``)."""
+    return seal_secrets(
+        {name: environ[var] for name, var in ENV_VARS.items() if environ.get(var, "").strip()}
+    )
+
+
+def _from_environ(values: dict[str, Any]) -> dict[str, Any]:
     try:
-        return normalize(raw)
+        return normalize(values)
     except ConfigError as err:
         # Name the variable, not only the setting; never echo a secret's value.
         raise ConfigError(f"environment: {err.message}", hint=err.hint) from None
+
+
+_LEGACY_PATHS = (("authorize_url", "/oauth/authorize"), ("token_url", "/oauth/access_token"))
+
+
+def legacy_oauth_urls(api_url: str) -> dict[str, str]:
+    """The legacy OAuth endpoints that go with a legacy API URL (GitBook's legacy docs):
+    ``{api_url}/oauth/authorize`` and ``{api_url}/oauth/access_token``, query dropped.
+
+    Why they follow the API: with ``GITBOOK_API_URL`` pointed at another server, a fixed
+    api.gitbook.com authorize link would send the user (and the token request the code and
+    secret) to a server the user did not choose. Empty for the sandbox marker.
+    """
+    if api_url == SANDBOX_MARKER:
+        return {}
+    parts = urlsplit(api_url)
+    base = parts.path.rstrip("/")
+    return {
+        name: urlunsplit((parts.scheme, parts.netloc, base + path, "", ""))
+        for name, path in _LEGACY_PATHS
+    }
 
 
 def resolve(
@@ -338,10 +296,17 @@ def resolve(
     The profile is chosen with the same precedence, and its values enter at the layer that
     chose it: ``configure(profile="sandbox")`` replaces a ``GITBOOK_API_URL`` from the
     environment (a lower layer), while ``configure(profile="legacy", api_url=...)`` keeps its
-    own ``api_url`` (the same layer, which wins over the profile).
+    own ``api_url`` (the same layer, which wins over the profile). Under the legacy flow an
+    ``authorize_url`` or ``token_url`` left unset at every layer follows the API URL
+    (:func:`legacy_oauth_urls`); one set at any layer is kept.
     """
-    env = os.environ if environ is None else environ
-    layers = [_from_environ(env), normalize(configured or {}), normalize(overrides or {})]
+    # E2: keep only sealed copies in this frame; os.environ holds GITBOOK_TOKEN and a frame that
+    # raises must not reference it (%xmode Verbose prints it whole).
+    env_values = _environment_values(os.environ if environ is None else environ)
+    del environ
+    configured = seal_secrets(configured or {})
+    overrides = seal_secrets(overrides or {})
+    layers = [_from_environ(env_values), normalize(configured), normalize(overrides)]
     profile, chosen_at = DEFAULT_PROFILE, -1
     for i, layer in enumerate(layers):
         if "profile" in layer:
@@ -353,6 +318,10 @@ def resolve(
         if i == chosen_at:
             merged.update(PROFILES[profile])
         merged.update({k: v for k, v in layer.items() if k != "profile"})
+    if merged.get("flow") == "legacy":
+        for name, url in legacy_oauth_urls(merged["api_url"]).items():
+            if merged.get(name) is None:
+                merged[name] = url
     if not merged.get("user_agent"):
         merged["user_agent"] = default_user_agent()
     settings = Settings(**merged)
@@ -376,12 +345,7 @@ def with_sandbox(
     """
     base = validate_base_url(url.rstrip("/"), what="sandbox URL")
     if settings.flow == "legacy":
-        urls = {
-            "api_url": base,
-            "oauth_url": base,
-            "authorize_url": f"{base}/oauth/authorize",
-            "token_url": f"{base}/oauth/access_token",
-        }
+        urls = {"api_url": base, "oauth_url": base, **legacy_oauth_urls(base)}
     else:
         urls = {"api_url": f"{base}/v1", "oauth_url": base}
     changes: dict[str, Any] = {

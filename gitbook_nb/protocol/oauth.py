@@ -6,7 +6,8 @@ Nothing here sends, reads a clock or draws randomness that cannot be injected (`
 Where oauthlib (``oauthlib.oauth2``) is used, and why not everywhere:
 
 * used: ``WebApplicationClient.create_code_challenge`` (PKCE S256), ``prepare_request_body``
-  (authorization-code token body) and ``prepare_refresh_body`` (refresh body).
+  (authorization-code token body) and ``prepare_refresh_body`` (refresh body). The client's
+  credentials are added by ``_client_auth`` (none, body or Basic), which says why by hand.
 * authorize URL, hand-written: oauthlib's ``prepare_request_uri`` appends to an existing query
   (a ``client_id`` already in the endpoint URL would then appear twice, against A6) and refuses
   ``http://127.0.0.1`` unless the environment variable ``OAUTHLIB_INSECURE_TRANSPORT`` is set,
@@ -14,9 +15,7 @@ Where oauthlib (``oauthlib.oauth2``) is used, and why not everywhere:
 * pasted redirect, hand-written (``paste.py``): ``parse_request_uri_response`` uses dict
   semantics (the last duplicate wins, against B3), compares the state with ``!=`` and does not
   check the redirect URI's host and path (B2).
-* token answer, hand-written: ``parse_request_body_response`` accepts an ``error`` only as an
-  exception type of its own, has no size cap (C5), keeps duplicate form keys, does not check the
-  RFC 6750 token syntax (C6) and reports a scope change through a global signal.
+* token answer, hand-written (``_token_answer.py`` says why).
 """
 
 from __future__ import annotations
@@ -28,13 +27,28 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from gitbook_nb.errors import ConfigError, TokenExchangeError
+from gitbook_nb.protocol._client_auth import (
+    AUTH_METHODS,
+    basic_authorization,
+    choose_auth_method,
+    client_auth_fields,
+    client_auth_hint,
+    revocation_auth_method,
+)
 from gitbook_nb.protocol._discovery import (
     build_registration_request,
     discovery_url,
     parse_discovery,
     parse_registration_response,
 )
-from gitbook_nb.errors import ConfigError, TokenExchangeError
+from gitbook_nb.protocol._paste import parse_paste
+from gitbook_nb.protocol._token_answer import (
+    GENERIC_TOKEN_HINT,
+    TOKEN_ERROR_HINTS,
+    TOKEN_MAX_BODY,
+    parse_token_response,
+)
 from gitbook_nb.protocol._types import (
     DEFAULT_LIFETIME,
     Clock,
@@ -44,20 +58,31 @@ from gitbook_nb.protocol._types import (
     clean_code,
     decode_body,
 )
-from gitbook_nb.protocol._paste import parse_paste
 from gitbook_nb.protocol.tokens import Secret, Token
-from gitbook_nb.protocol.urls import host_key, validate_base_url, validate_redirect_uri
+from gitbook_nb.protocol.urls import (
+    server_name,
+    validate_base_url,
+    validate_redirect_uri,
+)
 
 __all__ = [
+    "AUTH_METHODS",
     "DEFAULT_LIFETIME",
+    "GENERIC_TOKEN_HINT",
+    "TOKEN_ERROR_HINTS",
+    "TOKEN_MAX_BODY",
     "Endpoints",
     "HTTPRequestSpec",
     "PendingFlow",
+    "basic_authorization",
     "build_refresh_request",
     "build_registration_request",
     "build_revocation_request",
     "build_token_request",
+    "choose_auth_method",
     "clean_code",
+    "client_auth_fields",
+    "client_auth_hint",
     "decode_body",
     "discovery_url",
     "parse_discovery",
@@ -65,15 +90,15 @@ __all__ = [
     "parse_registration_response",
     "parse_token_response",
     "pkce_challenge",
+    "revocation_auth_method",
+    "server_name",
     "start_login",
 ]
 
-TOKEN_MAX_BODY = 64 * 1024  # C5
 DISCOVERY_MAX_BODY = 256 * 1024
 FLOWS = ("legacy", "current")
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]+")  # RFC 3986 unreserved set (PKCE verifier, state)
-_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 section 2.1
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 section 3.3
 _VSCHAR = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space
 # Parameters start_login owns: extra_params may not set or override them (A5, A6).
@@ -199,52 +224,100 @@ _FORM_HEADERS = {
 
 def _form(body: str) -> dict[str, str]:
     # oauthlib builds a urlencoded string; the client wants fields. We produced it, so no
-    # duplicates can appear; keep_blank_values keeps an empty client_secret if one was given.
+    # duplicates can appear; keep_blank_values keeps an empty field if one was given.
     return dict(parse_qsl(body, keep_blank_values=True))
 
 
-def build_token_request(
-    flow: PendingFlow, code: Secret | str, client_secret: Secret | str | None = None
+def _authenticated(
+    url: str,
+    form: dict[str, str],
+    *,
+    client_id: str,
+    client_secret: Secret | str | None,
+    auth_method: str,
 ) -> HTTPRequestSpec:
-    """The authorization-code POST: secret and verifier only in the body (C1), JSON asked (C2)."""
-    client = _oauthlib_client(flow.client_id)
-    kwargs: dict[str, str] = {}
-    if client_secret is not None:
-        kwargs["client_secret"] = Secret(client_secret).reveal()
-    body = client.prepare_request_body(
+    """The POST with the client's credentials added by ``auth_method`` (C1: never in a URL)."""
+    headers, fields = client_auth_fields(auth_method, client_id, client_secret)
+    return HTTPRequestSpec("POST", url, {**_FORM_HEADERS, **headers}, form={**form, **fields})
+
+
+def build_token_request(
+    flow: PendingFlow,
+    code: Secret | str,
+    client_secret: Secret | str | None = None,
+    *,
+    auth_method: str | None = None,
+) -> HTTPRequestSpec:
+    """The authorization-code POST: secret and verifier only in the body or the Basic header
+    (C1), JSON asked (C2).
+
+    ``auth_method`` is one of :data:`AUTH_METHODS`; None chooses from the endpoints and whether
+    a secret is given (:func:`choose_auth_method` without a setting).
+    """
+    if auth_method is None:
+        auth_method = choose_auth_method(flow.endpoints, None, bool(client_secret))
+    body = _oauthlib_client(flow.client_id).prepare_request_body(
         code=Secret(code).reveal(),
         redirect_uri=flow.redirect_uri,
-        include_client_id=True,
+        include_client_id=False,  # added by the client authentication below
         code_verifier=flow.verifier.reveal(),  # A5: sent in the legacy flow too
-        **kwargs,
     )
-    return HTTPRequestSpec("POST", flow.endpoints.token, dict(_FORM_HEADERS), form=_form(body))
+    return _authenticated(
+        flow.endpoints.token,
+        _form(body),
+        client_id=flow.client_id,
+        client_secret=client_secret,
+        auth_method=auth_method,
+    )
 
 
 def build_refresh_request(
-    endpoints: Endpoints, token: Token, client_id: str, client_secret: Secret | str | None = None
+    endpoints: Endpoints,
+    token: Token,
+    client_id: str,
+    client_secret: Secret | str | None = None,
+    *,
+    auth_method: str | None = None,
 ) -> HTTPRequestSpec:
-    """The refresh POST (the refresh token may rotate: the answer is parsed like a new token)."""
+    """The refresh POST (the refresh token may rotate: the answer is parsed like a new token).
+
+    The client authenticates as it did for the code (``auth_method``; None chooses as
+    :func:`build_token_request` does).
+    """
     if token.refresh_token is None or not token.refresh_token:
         raise TokenExchangeError(
             "this token cannot be refreshed (no refresh token)", error="no_refresh_token"
         )
-    kwargs: dict[str, str] = {"client_id": _check_client_id(client_id)}
-    if client_secret is not None:
-        kwargs["client_secret"] = Secret(client_secret).reveal()
+    client_id = _check_client_id(client_id)
+    if auth_method is None:
+        auth_method = choose_auth_method(endpoints, None, bool(client_secret))
     body = _oauthlib_client(client_id).prepare_refresh_body(
-        refresh_token=token.refresh_token.reveal(), scope=None, **kwargs
+        refresh_token=token.refresh_token.reveal(), scope=None
     )
-    return HTTPRequestSpec("POST", endpoints.token, dict(_FORM_HEADERS), form=_form(body))
+    return _authenticated(
+        endpoints.token,
+        _form(body),
+        client_id=client_id,
+        client_secret=client_secret,
+        auth_method=auth_method,
+    )
 
 
 def build_revocation_request(
-    endpoints: Endpoints, token: Token, client_id: str, *, token_type_hint: str | None = None
+    endpoints: Endpoints,
+    token: Token,
+    client_id: str,
+    *,
+    token_type_hint: str | None = None,
+    client_secret: Secret | str | None = None,
+    auth_method: str | None = None,
 ) -> HTTPRequestSpec | None:
     """RFC 7009 revocation, or None when the server offers none.
 
     By default the refresh token is revoked when there is one (RFC 7009 2.1: servers should
-    then also drop its access tokens), else the access token.
+    then also drop its access tokens), else the access token. The client authenticates as at
+    the token endpoint (RFC 7009 2.1): ``auth_method`` is the token request's method, adjusted
+    by :func:`revocation_auth_method` when the server lists other methods for revocation.
     """
     if not endpoints.revocation:
         return None
@@ -253,133 +326,12 @@ def build_revocation_request(
     value = token.refresh_token if token_type_hint == "refresh_token" else token.access_token
     if value is None:
         raise ValueError("token_type_hint names a token this Token does not have")
-    form = {"token": value.reveal(), "token_type_hint": token_type_hint, "client_id": client_id}
-    return HTTPRequestSpec("POST", endpoints.revocation, dict(_FORM_HEADERS), form=form)
-
-
-# --------------------------------------------------------------------------- answers
-
-# C4: what to do next, per error code (GitHub-style and RFC 6749).
-TOKEN_ERROR_HINTS = {
-    "bad_verification_code": "the code was already used or expired; start a new login",
-    "incorrect_client_credentials": "the client id or secret is wrong; check GITBOOK_CLIENT_ID "
-    "and GITBOOK_CLIENT_SECRET",
-    "redirect_uri_mismatch": "the redirect URI differs from the one registered for this app; "
-    "check GITBOOK_REDIRECT_URI",
-    "invalid_grant": "the code (or refresh token) is invalid, expired or already used; start a "
-    "new login",
-    "invalid_client": "the server does not accept this client id or secret; check "
-    "GITBOOK_CLIENT_ID and GITBOOK_CLIENT_SECRET",
-}
-GENERIC_TOKEN_HINT = "start a new login; if it fails again, check the client settings"
-
-
-def _raise_error_field(data: Mapping[str, Any], status: int) -> None:
-    """C4: an ``error`` field is a failure whatever the HTTP status (GitHub answers 200)."""
-    if "error" not in data:
-        return
-    raw = data["error"]
-    if isinstance(raw, dict):  # the current API's {"error": {"code": ..., "message": ...}}
-        raw = raw.get("code", "unknown")
-    code = clean_code(raw)
-    # E2: the message carries the code and status only; the description may echo request data.
-    raise TokenExchangeError(
-        f"the token endpoint refused the login: {code} (HTTP {status})",
-        error=code,
-        status=status,
-        hint=TOKEN_ERROR_HINTS.get(code, GENERIC_TOKEN_HINT),
-    )
-
-
-def _expires_in(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError
-    number = float(value)  # form answers carry it as text
-    if not (0 < number <= 10 * 365 * 86400):
-        raise ValueError
-    return number
-
-
-def _scope_tuple(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return tuple(dict.fromkeys(value.replace(",", " ").split()))
-    if isinstance(value, list) and all(isinstance(s, str) for s in value):
-        return tuple(dict.fromkeys(value))
-    raise ValueError
-
-
-def parse_token_response(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    issuer: str,
-    client_id: str,
-    requested_scopes: Iterable[str] = (),
-    now: Clock = time.time,
-) -> tuple[Token, list[str]]:
-    """The token endpoint's answer -> (Token, warnings) or TokenExchangeError (C4-C6).
-
-    ``issuer`` is the token endpoint's URL or its ``host[:port]``: the Token keeps the
-    ``host[:port]`` (D3 key).
-    """
-
-    def fail(message: str, error: str = "invalid_response") -> TokenExchangeError:
-        return TokenExchangeError(message, error=error, status=status, hint=GENERIC_TOKEN_HINT)
-
-    if 300 <= status < 400:
-        raise fail(f"the token endpoint answered with a redirect (HTTP {status}); not followed")
-    try:
-        data = decode_body(headers, body, limit=TOKEN_MAX_BODY)
-    except ValueError as exc:
-        raise fail(f"unusable token answer (HTTP {status}): {exc}") from None
-    if data is not None:
-        _raise_error_field(data, status)
-    if not 200 <= status < 300:
-        raise fail(f"the token endpoint answered HTTP {status}", error=f"http_{status}")
-    if data is None:
-        raise fail("the token answer is neither JSON nor form-encoded")
-
-    access = data.get("access_token")
-    if not isinstance(access, str) or not _B64TOKEN.fullmatch(access):
-        raise fail("the token answer has no valid access_token")
-    token_type = data.get("token_type")
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        raise fail(f"unsupported token_type {clean_code(token_type)!r} (only bearer)")
-    refresh = data.get("refresh_token")
-    if refresh is not None and (not isinstance(refresh, str) or not _VSCHAR.fullmatch(refresh)):
-        raise fail("the token answer has an invalid refresh_token")
-    t = now()
-    expires_at = None
-    if data.get("expires_in") not in (None, ""):
-        try:
-            expires_at = t + _expires_in(data["expires_in"])
-        except (TypeError, ValueError, OverflowError):
-            raise fail("the token answer has an invalid expires_in") from None
-
-    warnings: list[str] = []
-    requested = tuple(dict.fromkeys(requested_scopes))
-    granted = requested
-    if data.get("scope") is not None:
-        try:
-            granted = _scope_tuple(data["scope"])
-        except ValueError:
-            raise fail("the token answer has an invalid scope") from None
-        if requested and set(granted) != set(requested):
-            missing = sorted(set(requested) - set(granted))
-            extra = sorted(set(granted) - set(requested))
-            parts = [f"not granted: {' '.join(missing)}"] if missing else []
-            parts += [f"also granted: {' '.join(extra)}"] if extra else []
-            warnings.append("GitBook changed the requested scopes (" + "; ".join(parts) + ")")
-    token = Token(
-        access_token=Secret(access),
-        token_type="bearer",
-        refresh_token=Secret(refresh) if refresh else None,
-        expires_at=expires_at,
-        scope=granted,
-        issuer=host_key(issuer) if "://" in issuer else issuer.lower(),
+    if auth_method is None:
+        auth_method = choose_auth_method(endpoints, None, bool(client_secret))
+    return _authenticated(
+        endpoints.revocation,
+        {"token": value.reveal(), "token_type_hint": token_type_hint},
         client_id=client_id,
-        source="oauth",
-        obtained_at=t,
+        client_secret=client_secret,
+        auth_method=revocation_auth_method(endpoints, auth_method),
     )
-    return token, warnings

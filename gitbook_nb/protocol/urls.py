@@ -17,8 +17,10 @@ from gitbook_nb.errors import ConfigError
 __all__ = [
     "DEFAULT_PORTS",
     "host_key",
+    "is_gitbook_host",
     "is_loopback_host",
     "same_endpoint",
+    "server_name",
     "validate_base_url",
     "validate_redirect_uri",
 ]
@@ -153,3 +155,38 @@ def same_endpoint(a: SplitResult, b: SplitResult) -> bool:
     if (a.port or default) != (b.port or default):
         return False
     return (a.path or "/") == (b.path or "/")
+
+
+# GitBook's own domains: a message about one of them says "GitBook"; any other host is named.
+_GITBOOK_DOMAINS = ("gitbook.com", "gitbook.io")
+
+
+def is_gitbook_host(url_or_host: str) -> bool:
+    """True for ``gitbook.com``, ``gitbook.io`` and their subdomains (parsed, never a suffix
+    test on the raw text: ``evilgitbook.com`` and ``gitbook.com.evil.example`` are not GitBook)."""
+    text = str(url_or_host).strip()
+    try:
+        host = urlsplit(text if "://" in text else f"//{text}").hostname or ""
+    except ValueError:
+        return False
+    host = host.lower().rstrip(".")
+    return any(host == d or host.endswith("." + d) for d in _GITBOOK_DOMAINS)
+
+
+def server_name(url_or_host: str, *, role: str = "sign-in server") -> str:
+    """How a message names the server it talks about: ``GitBook`` for GitBook's own hosts,
+    else ``the sign-in server auth.example.org`` (``host[:port]``).
+
+    Why: a user who pointed gitbook_nb at their own OAuth server (or the sandbox) must see
+    which server refused, not be told that "GitBook" did. ``role`` names what the server does
+    ("sign-in server", "API server"). The host comes from a setting or discovery and has
+    passed D1, so it is plain ASCII and safe to print.
+    """
+    text = str(url_or_host).strip()
+    if is_gitbook_host(text):
+        return "GitBook"
+    try:
+        host = host_key(text) if "://" in text else text.lower()
+    except ValueError:  # a bad port: name no host rather than fail while reporting a failure
+        host = ""
+    return f"the {role} {host}" if host else f"the {role}"
