@@ -11,7 +11,7 @@ from collections.abc import Callable, Hashable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from gitbook_nb.protocol.tokens import Secret, Token
+from gitbook_nb.protocol.tokens import GrantInfo, Secret, Token
 
 __all__ = [
     "FORMAT_VERSION",
@@ -100,6 +100,8 @@ def token_to_dict(token: Token) -> dict[str, Any]:
         "client_id": token.client_id,
         "source": token.source,
         "obtained_at": token.obtained_at,
+        # where the token is renewed and revoked (kernel grants); absent in older files
+        "grant": token.grant.to_dict() if token.grant is not None else None,
     }
 
 
@@ -132,6 +134,7 @@ def token_from_dict(data: Any) -> Token:
         client_id=data["client_id"],
         source="store",  # read back: status() says so
         obtained_at=float(data.get("obtained_at", 0)),
+        grant=GrantInfo.from_dict(data.get("grant")),  # ValueError: a corrupt entry
     )
 
 
