@@ -352,23 +352,60 @@ def test_max_rows_per_result_and_module_wide():
     assert len(Result(books(200)).rows) == 200  # .rows is never capped
 
 
-def test_long_cells_capped_with_ellipsis():
+def test_long_cells_capped_with_ellipsis_and_a_tooltip():
     long = "x" * 5000
     r = Result([{"body": long}])
     html_out = r._repr_html_()
-    assert "x" * 199 + "…" in html_out and "x" * 200 not in html_out
+    # the cell shows 60 characters; its tooltip (title attribute) up to max_cell (200)
+    assert ">" + "x" * 59 + "…</td>" in html_out
+    assert 'title="' + "x" * 199 + '…"' in html_out and "x" * 200 not in html_out
     text_line = repr(r).splitlines()[2]
     assert text_line == "x" * 39 + "…"  # the text form caps columns at max_colwidth
-    assert Result([{"body": long}], max_cell=10)._repr_html_().count("x") == 9
+    small = Result([{"body": long}], max_cell=10)._repr_html_()
+    assert ">" + "x" * 9 + "…<" in small and "title=" not in small  # nothing more to show
     assert r.rows[0]["body"] == long  # the data is not cut
 
 
-def test_too_many_columns_are_capped_and_counted():
-    wide = [{f"c{i}": i for i in range(100)}]
+def test_E6_tooltip_is_escaped_and_short_cells_have_none():
+    evil = '"><img src=x onerror=alert(1)> ' + "y" * 80
+    out = Result([{"title": evil, "id": "short"}])._repr_html_()
+    assert "<img" not in out and "&quot;&gt;&lt;img" in out
+    assert out.count("title=") == 1  # only the cut cell has a tooltip
+
+
+def test_wide_table_scrolls_inside_its_output_and_cells_do_not_wrap():
+    out = Result([{"id": 1, "url": "https://example.org/" + "a" * 300}])._repr_html_()
+    assert '<div class="gitbook-nb-scroll" style="overflow-x:auto' in out
+    assert 'style="white-space:nowrap"' in out
+
+
+def test_unknown_kind_shows_id_and_title_first_and_caps_columns():
+    wide = [{**{f"c{i}": i for i in range(100)}, "title": "T", "id": 7, "object": "thing"}]
     r = Result(wide)
-    assert r._repr_html_().count("<th>") == 30
-    assert "showing 1 of 1 row; 30 of 100 columns" in repr(r)
+    html_out = r._repr_html_()
+    assert html_out.count("<th>") == 12
+    assert html_out.index("<th>id</th>") < html_out.index("<th>title</th>") < html_out.index(
+        "<th>c0</th>"
+    )
+    assert "<th>object</th>" not in html_out
+    assert "showing 1 of 1 row, 12 of 103 columns (--columns all)" in repr(r)
     assert len(Result(wide, columns=[f"c{i}" for i in range(40)]).columns) == 40
+    every = Result(wide, columns="all")
+    assert every._repr_html_().count("<th>") == 103 and repr(every).endswith("\n1 row")
+    assert len(r.columns) == 103  # .columns (and to_dataframe) keep every column
+
+
+def test_footer_names_both_hints_when_rows_and_columns_are_hidden():
+    rows = [{"object": "organization", "id": i, "title": f"o{i}", "extra": 1} for i in range(7)]
+    r = Result({"items": rows, "count": 20}, max_rows=3)
+    assert repr(r).splitlines()[-1] == (
+        "showing 3 of 20 rows (7 fetched), 2 of 4 columns "
+        "(--columns all, %config GitBookMagics.max_rows)"
+    )
+    assert Result(rows[:2]).__repr__().splitlines()[-1] == "showing 2 of 2 rows, 2 of 4 columns (--columns all)"
+    assert Result(rows, max_rows=3, columns="id,title").__repr__().splitlines()[-1] == (
+        "showing 3 of 7 rows (%config GitBookMagics.max_rows)"
+    )
 
 
 def test_caption_and_note_lines():

@@ -44,6 +44,7 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 # Envelopes
 
+
 def envelope(data: Any) -> tuple[list[Any], int | None] | None:
     """``(items, total)`` if ``data`` is a pagination envelope, else ``None``.
 
@@ -350,14 +351,32 @@ def select(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[di
 # Layout: the cells arrive already cleaned and cut (clean_text); these only arrange them.
 
 
-def html_table(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
-    """An HTML table in which every header and cell is escaped (SECURITY.md E6)."""
-    out = ['<table class="dataframe gitbook-nb-table" border="1"><thead><tr>']
-    out.extend(f"<th>{html.escape(c, quote=True)}</th>" for c in columns)
+def html_table(
+    columns: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    titles: Sequence[Sequence[str | None]] | None = None,
+) -> str:
+    """An HTML table in which every header and cell is escaped (SECURITY.md E6).
+
+    ``titles`` (parallel to ``cells``) holds the full text of cells that were cut: it becomes
+    the cell's ``title`` attribute, the browser's tooltip. Cells do not wrap (``nowrap``): a
+    long URL would otherwise squeeze the text beside it into a narrow column; the caller wraps
+    the table in a box that scrolls sideways instead.
+    """
+    esc = html.escape
+    out = ['<table class="dataframe gitbook-nb-table" border="1" style="white-space:nowrap">']
+    out.append("<thead><tr>")
+    out.extend(f"<th>{esc(c, quote=True)}</th>" for c in columns)
     out.append("</tr></thead><tbody>")
-    for row in cells:
+    for i, row in enumerate(cells):
         out.append("<tr>")
-        out.extend(f"<td>{html.escape(c, quote=True)}</td>" for c in row)
+        tips = titles[i] if titles is not None else None
+        for j, c in enumerate(row):
+            tip = tips[j] if tips is not None else None
+            if tip is None:
+                out.append(f"<td>{esc(c, quote=True)}</td>")
+            else:
+                out.append(f'<td title="{esc(tip, quote=True)}">{esc(c, quote=True)}</td>')
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)

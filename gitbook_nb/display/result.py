@@ -11,9 +11,13 @@ are the model, STYLE.md 8):
   runs (no elapsed time, no rate-limit counters, no addresses) so nbval can compare it.
 
 Rendering is bounded whatever the size of the answer: only the rows that are shown are
-flattened (``max_rows``, default 50), the columns come from those rows, cells are cut at
-``max_cell`` characters (200), and at most ``max_columns`` (30) columns are drawn unless the
-caller selected them. Module-wide defaults live in :data:`options`; a ``Result`` can override
+flattened (``max_rows``, default 50), the columns come from those rows, and an HTML cell shows
+``cell_chars`` (60) characters, the rest (up to ``max_cell``, 200) in its tooltip. Without a
+``columns=`` selection a table shows a curated set for the kind of object
+(:mod:`gitbook_nb.display._columns`: id and title first); ``columns="all"`` shows every column.
+The footer says what was left out and how to see it ("showing 50 of 120 rows, 6 of 28
+columns (--columns all, %config GitBookMagics.max_rows)"). Wide tables scroll sideways inside
+their output. Module-wide defaults live in :data:`options`; a ``Result`` can override
 ``max_rows`` and ``max_cell``.
 
 What becomes a row (see :mod:`gitbook_nb.display._tables`):
@@ -38,13 +42,13 @@ JSON view for ``--json``.
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from gitbook_nb.errors import GitBookError
+from gitbook_nb.display._columns import ALL, default_columns, kind_of, table_footer
+from gitbook_nb.display._json import JSONView, render_json
 from gitbook_nb.display._tables import (
     clean_text,
     count_pages,
@@ -55,10 +59,10 @@ from gitbook_nb.display._tables import (
     is_number,
     is_revision,
     iter_pages,
-    prune_json,
     select,
     text_grid,
 )
+from gitbook_nb.errors import GitBookError
 from gitbook_nb.protocol.tokens import MASK, Secret
 
 __all__ = [
@@ -77,12 +81,17 @@ class Options:
     """Module-wide display defaults (``gitbook_nb.display.result.options.max_rows = 100``)."""
 
     max_rows: int = 50  # rows drawn per table
-    max_cell: int = 200  # characters per HTML cell (text cells are also capped by max_colwidth)
-    max_columns: int = 30  # columns drawn when no columns= selection was made
+    max_cell: int = 200  # characters of an HTML cell's tooltip (the full text, capped)
+    cell_chars: int = 60  # characters an HTML cell shows before "…" and a tooltip
+    max_columns: int = 12  # columns drawn for an object kind without a curated set
     max_colwidth: int = 40  # terminal cells per column in the text form
     max_json_items: int = 50  # list items kept per list by render_json
     max_json_chars: int = 100_000  # characters of render_json output
     max_bytes: int = 80_000  # UTF-8 bytes of one rendered table: cells shrink to fit
+    # How to see what a footer says is hidden (the magic's words; Python: columns="all",
+    # Result.max_rows or options.max_rows).
+    columns_hint: str = "--columns all"
+    rows_hint: str = "%config GitBookMagics.max_rows"
 
 
 options = Options()
@@ -111,8 +120,9 @@ class Result:
 
     ``columns`` (a list or a comma-separated string of dotted names) selects and orders the
     columns (or, for a field/value table, the fields); an unknown name raises
-    :class:`ColumnError` listing the available ones. ``total`` is the number of rows that exist
-    (the session passes it after ``--all``); ``note`` is shown under the table
+    :class:`ColumnError` listing the available ones; ``"all"`` shows every column. ``total``
+    is the number of rows that exist (the session passes it after ``--all``); ``note`` is
+    shown under the table
     (``truncated_note`` is accepted as its older name).
     """
 
@@ -152,6 +162,9 @@ class Result:
         if isinstance(columns, str):
             columns = [c.strip() for c in columns.split(",") if c.strip()]
         self._selection: list[str] | None = list(dict.fromkeys(columns)) if columns else None
+        self._all_columns = self._selection == [ALL]
+        if self._all_columns:
+            self._selection = None
         if self._selection:
             self._check_selection(self._selection)
 
@@ -268,7 +281,7 @@ class Result:
         return out
 
     def _html(self, cell_limit: int) -> str:
-        view = self._view(cell_limit)
+        view = self._view(min(cell_limit, options.cell_chars), tooltip=cell_limit)
         out = ['<div class="gitbook-nb-result">']
         caption = self._caption(with_time=True)
         if caption:
@@ -277,7 +290,10 @@ class Result:
                 f'opacity:0.75">{_h(caption)}</div>'
             )
         if view.columns:
-            out.append(html_table(view.columns, view.cells))
+            # A wide table scrolls inside its own box instead of widening the whole page.
+            out.append('<div class="gitbook-nb-scroll" style="overflow-x:auto;max-width:100%">')
+            out.append(html_table(view.columns, view.cells, view.titles))
+            out.append("</div>")
         out.append(
             f'<div class="gitbook-nb-footer" style="font-size:smaller">{_h(view.footer)}</div>'
         )
@@ -358,7 +374,9 @@ class Result:
                 self._count = len(self.rows)
         return self._count
 
-    def _view(self, cell_limit: int) -> _View:
+    def _view(self, cell_limit: int, *, tooltip: int | None = None) -> _View:
+        """What to draw: the first ``max_rows`` rows, their columns, cells cut at ``cell_limit``
+        (with the text up to ``tooltip`` characters kept for a cut cell's tooltip)."""
         limit = self._limit("max_rows")
         if self._rows is not None or self._kind in ("object", "scalar"):
             head = self.rows[:limit]  # one object is cheap, and a field selection needs all
@@ -367,29 +385,38 @@ class Result:
         fetched = self._row_count()
         total = max(self._total or 0, fetched) if self._kind == "list" else fetched
         if self._kind == "object":
-            columns = ["field", "value"]
+            columns = available = ["field", "value"]
+        elif self._selection:
+            columns = available = list(self._selection)
         else:
-            columns = list(self._selection) if self._selection else first_seen_columns(head)
-        hidden = 0
-        if not self._selection and len(columns) > options.max_columns:
-            hidden = len(columns) - options.max_columns
-            columns = columns[: options.max_columns]
+            available = first_seen_columns(head)
+            if self._all_columns:
+                columns = available
+            else:
+                kind = "page-tree" if self._kind == "tree" else kind_of(head, self.path)
+                columns = default_columns(available, kind, limit=options.max_columns)
         cells = [[_cell(row, c, cell_limit) for c in columns] for row in head]
+        titles = None
+        if tooltip is not None and tooltip > cell_limit:
+            titles = [
+                [_tip(row, c, tooltip, cell) for c, cell in zip(columns, line, strict=True)]
+                for row, line in zip(head, cells, strict=True)
+            ]
         numeric = [
             all(is_number(v) for r in head if (v := r.get(c)) is not None)
             and any(r.get(c) is not None for r in head)
             for c in columns
         ]
-        shown = len(head)
-        if shown == total and not hidden:
-            footer = f"{total} row{'s' if total != 1 else ''}"
-        else:
-            footer = f"showing {shown} of {total} row{'s' if total != 1 else ''}"
-            if fetched not in (shown, total):
-                footer += f" ({fetched} fetched)"
-            if hidden:
-                footer += f"; {len(columns)} of {len(columns) + hidden} columns"
-        return _View([clean_text(c, cell_limit) for c in columns], cells, numeric, footer)
+        footer = table_footer(
+            shown=len(head),
+            total=total,
+            fetched=fetched,
+            columns=len(columns),
+            available=len(available),
+            rows_hint=options.rows_hint,
+            columns_hint=options.columns_hint,
+        )
+        return _View([clean_text(c, cell_limit) for c in columns], cells, numeric, footer, titles)
 
     def _caption(self, *, with_time: bool) -> str:
         if not self.path:
@@ -414,6 +441,7 @@ class _View:
     cells: list[list[str]]
     numeric: list[bool]
     footer: str
+    titles: list[list[str | None]] | None = None
 
 
 def _h(text: str) -> str:
@@ -425,6 +453,15 @@ def _cell(row: Mapping[str, Any], column: str, limit: int) -> str:
     if isinstance(value, Secret):
         return MASK
     return clean_text(value, limit)
+
+
+def _tip(row: Mapping[str, Any], column: str, limit: int, shown: str) -> str | None:
+    """The tooltip of a cell that was cut: its text up to ``limit`` characters; None when the
+    cell shows everything already."""
+    if not shown.endswith("…"):  # cheap test first: most cells are short
+        return None
+    full = _cell(row, column, limit)
+    return full if full != shown else None
 
 
 def _classify(data: Any, tree: bool | None) -> tuple[str, list[Any], int | None]:
@@ -441,42 +478,3 @@ def _classify(data: Any, tree: bool | None) -> tuple[str, list[Any], int | None]
     if data is None:
         return "empty", [], None
     return "scalar", [], None
-
-
-# ---------------------------------------------------------------------------------------------
-# --json
-
-
-class JSONView:
-    """Pretty JSON that displays as escaped ``<pre>`` HTML and as plain text."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def _repr_html_(self) -> str:
-        return f'<pre class="gitbook-nb-json">{_h(self.text)}</pre>'
-
-    def __repr__(self) -> str:
-        return self.text
-
-    __str__ = __repr__
-
-
-def render_json(
-    data: Any, *, max_items: int | None = None, max_chars: int | None = None
-) -> JSONView:
-    """``data`` as indented JSON with sorted keys, bounded, secrets masked, controls escaped.
-
-    Lists keep their first ``max_items`` items plus a marker string saying how many were left
-    out; the whole text is cut at ``max_chars``. The result is stable between runs.
-    """
-    items = max_items if max_items is not None else options.max_json_items
-    chars = max_chars if max_chars is not None else options.max_json_chars
-    pruned = prune_json(data, items)
-    text = json.dumps(pruned, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    cut = len(text) > chars
-    # json.dumps escapes C0 controls inside strings but not C1 controls or bidi overrides.
-    text = "\n".join(clean_text(line) for line in text[:chars].split("\n"))
-    if cut:
-        text += f"\n… (cut at {chars} characters; the full answer is in .data)"
-    return JSONView(text)
