@@ -54,6 +54,9 @@ _EXPORTS: dict[str, str] = {
     "profile": "kernel.session",
     "status": "kernel.session",
     "whoami": "kernel.session",
+    # site analytics and Ask (issue 12); gitbook_nb.insights is also the (callable) package
+    "ask": "insights",
+    "insights": "insights",
 }
 
 __all__ = sorted([*_EXPORTS, "load_ipython_extension", "login", "unload_ipython_extension"])

@@ -218,6 +218,10 @@ class GitBookMagics(Magics):
             current = self.api.get_session().settings.profile
             sandbox = current.startswith("sandbox")
             self.api.profile(_FLOW_PROFILES[(opts.flow, sandbox)])
+        if opts.get("scopes"):  # --scopes a,b: ask for these too (e.g. site:insights:read)
+            asked = self.api.get_session().settings.scopes
+            extra = [w for w in opts.get("scopes").replace(",", " ").split() if w not in asked]
+            self.api.configure(scopes=[*asked, *extra])
         if not opts.token:
             factory = self.widget_factory or _widget_login
             widget = factory()  # displays itself; returning it binds it without a 2nd drawing
