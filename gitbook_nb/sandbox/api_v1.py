@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from . import ask, insights, sites
 from . import v1_objects as obj
 from .data import PageNode, Space, User, walk
 from .messages import Request, Response, json_response, v1_error
@@ -273,3 +274,8 @@ def _collection_spaces(sb: Sandbox, req: Request, m: re.Match[str], viewer: User
         sb.data.spaces_in_collection(coll.id),
         lambda s: obj.space(sb.url, s, sb.data),
     )
+
+
+# Routes of feature modules (sites, site insights, Ask), checked here like the ones above.
+for _method, _pattern, _scope, _handler in (*sites.ROUTES, *insights.ROUTES, *ask.ROUTES):
+    on(_method, _pattern, _scope)(_handler)

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .data import DEFAULT_USER, USERS_BY_NAME, Dataset
+from .data_sites import SITES
 from .faults import Faults
+from .insights import Traffic
+from .insights_events import InsightEvent
 from .messages import Headers, Request
 from .oauth_common import demo_client
 from .oauth_current import SCOPES
@@ -74,6 +77,10 @@ class Sandbox:
         self.store = Store(clock)
         self.faults = Faults()
         self.cursors = Cursors(secrets.token_bytes(32))
+        self.traffic = Traffic(self.data, clock)  # site insights events, built on first use
+        # Called before each streamed Ask chunk but the first: a short pause by default, so a
+        # reader sees the answer grow; a test swaps in a gate to step through the chunks.
+        self.ask_pace: Callable[[int], None] = lambda i: time.sleep(0.05)
         self.scopes_supported = SCOPES
         self.username = DEFAULT_USER.username
         self.user = DEFAULT_USER.name
@@ -111,6 +118,8 @@ class Sandbox:
             "user": DEFAULT_USER.id,
             "username": DEFAULT_USER.username,
             "html_space": spaces[-1].id,
+            "site": SITES[0].id,  # "Engine handbook": sections, ~100k insights events
+            "html_site": SITES[1].id,  # HTML-looking title, little traffic
         }
 
     # -- lifecycle
@@ -218,6 +227,14 @@ class Sandbox:
     def clear_log(self) -> None:
         with self._log_lock:
             self._log.clear()
+
+    # -- site insights
+    def site_events(self, site_id: str) -> tuple[InsightEvent, ...]:
+        """Every insights event of a site, oldest first: the raw data behind the aggregate
+        endpoint (90 days ending today on the sandbox clock), for tests and tutorials."""
+        from .insights import events_of
+
+        return events_of(self, site_id)
 
     # -- consent
     def approve(self, authorize_url: str, approve: bool = True) -> str:

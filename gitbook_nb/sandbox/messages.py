@@ -11,7 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -105,6 +105,8 @@ class Response:
     content_type: str = "application/json; charset=utf-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
     drip: tuple[float, int] | None = None  # (seconds, chunks): send the body slowly
+    # A streamed body (server-sent events): each item leaves as one HTTP chunk, flushed at once.
+    stream: Iterator[bytes] | None = None
 
     def header(self, name: str, value: str) -> Response:
         self.headers.append((name, value))

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -150,7 +151,9 @@ class _Handler(BaseHTTPRequestHandler):
             f"Server: {self.server_version}",
             f"Date: {formatdate(usegmt=True)}",
             f"Content-Type: {resp.content_type}",
-            f"Content-Length: {len(resp.body)}",
+            "Transfer-Encoding: chunked"
+            if resp.stream is not None
+            else f"Content-Length: {len(resp.body)}",
         ]
         lines += [f"{k}: {v}" for k, v in resp.headers]
         if self.close_connection:
@@ -159,12 +162,28 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if head:
                 self.wfile.write(head_bytes)
+            elif resp.stream is not None:
+                self._stream(head_bytes, resp.stream)
             elif resp.drip is None:
                 self.wfile.write(head_bytes + resp.body)  # one write: no Nagle stall
             else:
                 self._drip(head_bytes, resp.body, *resp.drip)
         except OSError:
             self.close_connection = True
+
+    def _stream(self, head: bytes, pieces: Iterator[bytes]) -> None:
+        """Chunked transfer encoding, one chunk per piece: each leaves the socket at once
+        (unbuffered writer, TCP_NODELAY), so a client sees the body grow."""
+        self.wfile.write(head)
+        try:
+            for piece in pieces:
+                if piece:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # a client that hung up stops the generator too
 
     def _drip(self, head: bytes, body: bytes, seconds: float, chunks: int) -> None:
         self.wfile.write(head)
