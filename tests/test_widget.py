@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 from collections.abc import Iterator
@@ -54,6 +55,44 @@ def make(made):
     return _make
 
 
+class FakeTimers:
+    """The widget's timer factory, fired by the test instead of by the clock."""
+
+    def __init__(self) -> None:
+        self.timers: list[FakeTimers.Timer] = []
+
+    class Timer:
+        def __init__(self, seconds: float, function) -> None:
+            self.seconds, self.function, self.live = seconds, function, False
+
+        def start(self) -> None:
+            self.live = True
+
+        def cancel(self) -> None:
+            self.live = False
+
+    def __call__(self, seconds: float, function) -> FakeTimers.Timer:
+        t = FakeTimers.Timer(seconds, function)
+        self.timers.append(t)
+        return t
+
+    def pending(self, at_least: float = 0.0) -> list[FakeTimers.Timer]:
+        return [t for t in self.timers if t.live and t.seconds >= at_least]
+
+    def fire(self, at_least: float = 0.0) -> None:
+        """Run the live timers of at least ``at_least`` seconds (each once)."""
+        for t in self.pending(at_least):
+            t.live = False
+            t.function()
+
+
+def start_link(w: LoginWidget) -> tuple[int, str]:
+    """(port, nonce) of a proxy-mode widget's /start link, read from what the widget shows."""
+    m = re.search(r'href="/user/ada/proxy/([0-9]+)/start\?n=([A-Za-z0-9_-]+)"', w.link.value)
+    assert m, w.link.value
+    return int(m.group(1)), m.group(2)
+
+
 def query(url: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(url).query)
 
@@ -69,21 +108,39 @@ def assert_clean(*values: str) -> None:
         assert v and v not in dump
 
 
+def visible(w: LoginWidget) -> list:
+    """The widgets the person sees now (the box's children, rows opened up)."""
+    out = []
+    for child in w.box.children:
+        out.extend(child.children if hasattr(child, "children") else [child])
+    return out
+
+
 def signed_in(w: LoginWidget, who: str) -> None:
-    assert w.status.startswith(f"Signed in as {who} (127.0.0.1:"), w.status
-    assert w._text.disabled and w._button.disabled and w._text.value == ""
-    assert "Sign-in link used" in w._link.value and "href" not in w._link.value
+    """The signed-in state: one line and Sign out, nothing else; the link (with state) gone."""
+    assert w.state == "signed-in"
+    assert w.status.startswith(f"Signed in as {who} on 127.0.0.1:"), w.status
+    assert visible(w) == [w.status_line, w.sign_out_button]
+    assert "Signed in as" in w.status_line.value and "this kernel session" in w.status_line.value
+    assert w.address.value == "" and w.link.value == ""
+
+
+def listener_port(url: str) -> int:
+    """The loopback listener's port, read from an authorize URL's redirect_uri."""
+    return int(urlsplit(query(url)["redirect_uri"][0]).port)
 
 
 # --------------------------------------------------------------------------- success
 def test_A9_listener_completes_current_login_with_no_paste(ks, make):
     w = make(ks, profile="sandbox")
     assert w.mode == "local"
-    assert "listening on this machine: no paste needed" in w._mode_line.value
-    assert "the embedded sandbox (current OAuth)" in w._title.value
+    assert "Local mode: this notebook catches GitBook&#x27;s answer" in w.mode_line.value
+    assert w.state == "waiting" and w.link in visible(w) and w.cancel_button in visible(w)
+    assert w.address not in visible(w) and w.paste_toggle in visible(w)  # paste: a fallback
+    assert "the embedded sandbox (current OAuth)" in w.title.value
     sb = ks.sandbox
     redirected = sb.approve(w.authorize_url)
-    assert redirected.startswith(w._listener.local_redirect_uri + "?")
+    assert redirected.startswith(query(w.authorize_url)["redirect_uri"][0] + "?")
     r = HTTP.get(redirected, timeout=30)
     assert r.status_code == 200 and "Signed in as Ada Lovelace" in r.text
     signed_in(w, sb.user)
@@ -92,17 +149,18 @@ def test_A9_listener_completes_current_login_with_no_paste(ks, make):
 
 def test_A8_link_opens_a_new_tab_and_says_paste_only_here(ks, make):
     w = make(ks, profile="sandbox")
-    link = w._link.value
+    link = w.link.value
     assert 'target="_blank"' in link and 'rel="noopener noreferrer"' in link
     assert "Sign in with GitBook" in link and "<iframe" not in dump_state()
-    assert "only into this notebook" in w._hint.value
+    assert "only into this notebook" in w.hint.value
     # the href is escaped: & in the query becomes &amp;
     assert w.authorize_url.replace("&", "&amp;") in link
 
 
 def test_current_flow_paste_success(ks, make):
     w = make(ks, mode="paste", profile="sandbox")
-    assert w._listener is None
+    assert w.state == "ready" and w.address in visible(w) and w.paste_toggle not in visible(w)
+    assert w.cancel_button not in visible(w)  # nothing to wait for: the paste comes with a click
     status = w.submit(ks.sandbox.approve(w.authorize_url))
     signed_in(w, ks.sandbox.user)
     assert status == w.status
@@ -110,7 +168,7 @@ def test_current_flow_paste_success(ks, make):
 
 def test_legacy_sandbox_listener_and_paste(ks, make):
     w = make(ks, profile="sandbox-legacy")
-    assert w.mode == "local" and "legacy web flow" in w._title.value
+    assert w.mode == "local" and "legacy web flow" in w.title.value
     assert w.complete_with_sandbox().startswith("Signed in as Ada Lovelace")
     w2 = make(ks, mode="paste", profile="sandbox-legacy")
     assert w2.complete_with_sandbox().startswith("Signed in as Ada Lovelace")
@@ -143,8 +201,8 @@ def test_legacy_app_secret_from_env_and_its_fixed_loopback_redirect(sb, make):
     session = KernelSession(environ=env)
     try:
         w = make(session, **legacy_settings(sb, fixed))
-        assert w.mode == "local" and w._listener.redirect_uri == fixed
-        assert w._password.layout.display == "none"  # the secret came from the environment
+        assert w.mode == "local" and query(w.authorize_url)["redirect_uri"] == [fixed]
+        assert w.secret not in visible(w)  # the secret came from the environment
         r = HTTP.get(sb.approve(w.authorize_url), timeout=30)
         assert r.status_code == 200
         signed_in(w, sb.user)
@@ -157,7 +215,7 @@ def test_legacy_app_with_another_redirect_is_paste_mode(sb, make):
     session = KernelSession(environ={**os.environ, "GITBOOK_CLIENT_SECRET": sb.client_secret})
     try:
         w = make(session, **legacy_settings(sb, "https://app.example.org/oauth/done"))
-        assert w.mode == "paste" and "fixed by its registration" in w._mode_line.value
+        assert w.mode == "paste" and "fixed by its registration" in w.mode_line.value
     finally:
         session.close()
 
@@ -167,21 +225,22 @@ def test_E4_legacy_secret_via_password_fallback_is_cleared(sb, make):
     try:
         w = make(session, mode="paste", **legacy_settings(sb, sb.redirect_uri))
         # no kernel here, so getpass is impossible and the Password box is shown instead
-        assert w._password.layout.display != "none"
+        assert w.secret in visible(w)
         redirected = sb.approve(w.authorize_url)
         assert "client secret" in w.submit(redirected)  # asks for it, nothing consumed
-        assert not w._flow.used
-        w._password.value = sb.client_secret
+        assert not session.pending.used
+        w.secret.value = sb.client_secret
+        verifier = session.pending.verifier.reveal()
         w.submit(redirected)
         signed_in(w, sb.user)
-        assert w._password.value == "" and w._password.layout.display == "none"
+        assert w.secret.value == "" and w.secret not in visible(w)
         q = query(redirected)
         assert_clean(
             sb.client_secret,
             q["code"][0],
             q["state"][0],
             session.token.access_token.reveal(),
-            w._flow.verifier.reveal(),
+            verifier,
         )
     finally:
         session.close()
@@ -195,10 +254,10 @@ def test_password_fallback_with_listener_holds_the_redirect(sb, make):
         w = make(session, **legacy_settings(sb, fixed))
         r = HTTP.get(sb.approve(w.authorize_url), timeout=30)
         assert "client secret" in r.text and "client secret" in w.status
-        w._password.value = sb.client_secret
-        w._button.click()  # empty box: uses the held redirect
+        w.secret.value = sb.client_secret
+        w.finish_button.click()  # empty box: uses the held redirect
         signed_in(w, sb.user)
-        assert w._held is None
+        assert "Already signed in" in w.submit("")  # the held redirect was used, then dropped
     finally:
         session.close()
 
@@ -216,13 +275,13 @@ def test_secret_from_getpass_prompt(sb, made):
         w = LoginWidget(session=session, environment_=LOCAL, mode="paste", secret_prompt=prompt)
         made.append(w)
         assert asked and sb.client_id in asked[0]
-        assert w._password.layout.display == "none"
+        assert w.secret not in visible(w)
         w.submit(sb.approve(w.authorize_url))
         signed_in(w, sb.user)
         assert sb.client_secret not in dump_state()
-        assert w._secret is None  # dropped after use
-        w._restart.click()  # a button callback never prompts (no stdin there)
-        assert len(asked) == 1 and w._password.layout.display != "none"
+        w.sign_out_button.click()
+        w.start_again.click()  # a button callback never prompts (no stdin there)
+        assert len(asked) == 1 and w.secret in visible(w)  # dropped after use: asked in the box
     finally:
         session.close()
 
@@ -237,7 +296,7 @@ def test_no_stdin_prompt_falls_back_to_password(sb, made):
         session.configure(**legacy_settings(sb, sb.redirect_uri))
         w = LoginWidget(session=session, environment_=LOCAL, mode="paste", secret_prompt=no_stdin)
         made.append(w)
-        assert w._password.layout.display != "none"
+        assert w.secret in visible(w)
     finally:
         session.close()
 
@@ -248,7 +307,7 @@ def failed(w: LoginWidget, *words: str) -> None:
     assert "\n" not in w.status and "Traceback" not in w.status
     for word in words:
         assert word in w.status, (word, w.status)
-    assert w._text.value == ""  # E4: cleared after a failed submit too
+    assert w.address.value == ""  # E4: cleared after a failed submit too
 
 
 def test_B6_state_mismatch_from_another_flow(ks, make):
@@ -259,7 +318,7 @@ def test_B6_state_mismatch_from_another_flow(ks, make):
     other = sb_approve(ks, urlunsplit(parts._replace(query=urlencode(q))))
     w.submit(other)
     failed(w, "state", "start a new login")
-    assert "href" not in w._link.value  # the flow is over: the link (with its state) is gone
+    assert "href" not in w.link.value  # the flow is over: the link (with its state) is gone
     assert ks.token is None
 
 
@@ -277,19 +336,26 @@ def test_A3_expired_flow_is_refused_without_a_request(make):
         now[0] += 601
         w.submit(redirected)
         failed(w, "older than 10 minutes")
-        assert "expired" in w._link.value or "used" in w._link.value
-        assert "href" not in w._link.value
+        assert w.link.value == "" and w.state == "failed"
         assert not [r for r in session.sandbox.requests if "token" in r.path]
     finally:
         session.close()
 
 
-def test_expiry_timer_removes_the_link(ks, make):
-    w = make(ks, profile="sandbox")
-    assert w._timer is not None and w._timer.daemon
-    w._timer.function()  # what the timer runs after 10 minutes
-    assert "expired" in w._link.value and "href" not in w._link.value
-    assert "expired" in w.status and w._listener is None and w.authorize_url is not None
+def test_expiry_timer_ends_the_login_and_removes_the_link(ks, made):
+    timers = FakeTimers()
+    w = LoginWidget(session=ks, environment_=LOCAL, timer_factory=timers, secret_prompt=None)
+    made.append(w)
+    ks.configure(profile="sandbox")
+    w.restart()
+    url = w.authorize_url
+    assert timers.pending(500) and w.state == "waiting"
+    timers.fire(500)  # what the timer runs after 10 minutes
+    assert w.state == "failed" and w.failure == "expired" and "expired" in w.status
+    assert w.link.value == "" and visible(w) == [w.status_line, w.start_again]
+    assert not timers.pending() and url not in dump_state()  # countdown stopped, link gone
+    w.start_again.click()
+    assert w.state == "waiting" and w.authorize_url not in (None, url)
 
 
 def test_A4_second_paste_fails_locally(ks, make):
@@ -315,7 +381,10 @@ def test_paste_after_success_is_refused(ks, make):
 def test_B4_denied_consent(ks, make):
     w = make(ks, mode="paste", profile="sandbox")
     w.submit(sb_approve(ks, w.authorize_url, approve=False))
-    failed(w, "access_denied", "Approve")
+    failed(w, "access_denied", "Start again")
+    assert "Approve" not in w.status  # that page is gone: the next step is here
+    assert w.state == "failed" and w.failure == "denied"
+    assert visible(w) == [w.status_line, w.start_again]
     assert ks.token is None
 
 
@@ -333,7 +402,7 @@ def test_C4_wrong_secret(sb, make):
         w.submit(sb.approve(w.authorize_url))
         failed(w)
         assert "client" in w.status.lower() and "wrong-" not in w.status
-        assert session.token is None and "href" not in w._link.value
+        assert session.token is None and "href" not in w.link.value
     finally:
         session.close()
 
@@ -342,13 +411,13 @@ def test_wrong_typed_secret_asks_again(sb, make):
     session = KernelSession(environ=dict(os.environ))
     try:
         w = make(session, mode="paste", **legacy_settings(sb, sb.redirect_uri))
-        w._password.value = "not-the-secret"
+        w.secret.value = "not-the-secret"
         w.submit(sb.approve(w.authorize_url))
         failed(w)
-        assert w._password.value == "" and w._password.layout.display != "none"
-        w._restart.click()  # a fresh login in the same widget
-        assert w.authorize_url is not None and "href" in w._link.value
-        w._password.value = sb.client_secret
+        assert w.secret.value == "" and w.secret in visible(w)
+        w.start_again.click()  # a fresh login in the same widget
+        assert w.authorize_url is not None and "href" in w.link.value
+        w.secret.value = sb.client_secret
         w.submit(sb.approve(w.authorize_url))
         signed_in(w, sb.user)
     finally:
@@ -389,7 +458,7 @@ def test_B1_malformed_paste_keeps_the_flow(ks, make):
     assert "Paste the address" in w.submit("  ")
     w.submit(good + "\u200b")
     failed(w, "U+200B")
-    assert "href" in w._link.value and not w._flow.used  # not consumed: try again
+    assert "href" in w.link.value and not ks.pending.used  # not consumed: try again
     w.submit(good)
     signed_in(w, ks.sandbox.user)
 
@@ -425,10 +494,10 @@ def test_gitbook_token_skips_the_login(sandbox, make):
     session = KernelSession(environ=env)
     try:
         w = make(session)
-        assert w.mode == "env" and w._listener is None and w._flow is None
+        assert w.mode == "env" and w.state == "env" and session.pending is None
         assert "using GITBOOK_TOKEN from the environment" in w.status
-        assert f"signed in as {sandbox.user}" in w.status
-        assert w._link.layout.display == "none" and w._text.layout.display == "none"
+        assert w.status.startswith(f"Signed in as {sandbox.user} on ")
+        assert visible(w) == [w.status_line, w.mode_line] and w.link.value == "" 
         assert sandbox.personal_token not in dump_state()
     finally:
         session.close()
@@ -438,24 +507,24 @@ def test_gitbook_token_skips_the_login(sandbox, make):
 def test_proxy_mode_builds_a_relative_start_link(ks, make):
     w = make(ks, env=HUB, profile="sandbox")
     assert w.mode == "proxy"
-    assert "through the Jupyter server&#x27;s proxy (Binder/JupyterHub)" in w._mode_line.value
-    assert "JupyterHub with jupyter-server-proxy installed" in w._mode_line.value
-    port, nonce = w._listener.port, w._listener.start_nonce
-    assert f'href="/user/ada/proxy/{port}/start?n={nonce}"' in w._link.value
+    assert "Proxy mode: the answer comes back through the Jupyter server" in w.mode_line.value
+    assert "JupyterHub with jupyter-server-proxy installed" in w.mode_line.value
+    assert w.state == "ready" and w.authorize_url is None
+    assert re.search(r'href="/user/ada/proxy/[0-9]+/start\?n=[A-Za-z0-9_-]{20,}"', w.link.value)
 
 
 @pytest.mark.parametrize("profile", ["sandbox", "sandbox-legacy"])
 def test_proxy_mode_login_as_the_browser_would_do_it(ks, make, profile):
     """/start through a (simulated) proxy: public redirect URI, sandbox consent, callback."""
     w = make(ks, env=HUB, profile=profile)
-    lst = w._listener
+    port, nonce = start_link(w)
     headers = {
         "Host": "hub.example.org",
         "X-Forwarded-Proto": "https",
-        "X-Forwarded-Context": f"/user/ada/proxy/{lst.port}",
+        "X-Forwarded-Context": f"/user/ada/proxy/{port}",
     }
     r = HTTP.get(
-        f"http://127.0.0.1:{lst.port}/start?n={lst.start_nonce}",
+        f"http://127.0.0.1:{port}/start?n={nonce}",
         headers=headers,
         allow_redirects=False,
         timeout=30,
@@ -464,17 +533,18 @@ def test_proxy_mode_login_as_the_browser_would_do_it(ks, make, profile):
     sb = ks.sandbox
     location = r.headers["Location"]
     assert location.startswith(f"https://hub.example.org/user/ada/proxy/{sb.port}/")
-    public_cb = f"https://hub.example.org/user/ada/proxy/{lst.port}/callback"
-    assert w._flow.redirect_uri == public_cb
+    public_cb = f"https://hub.example.org/user/ada/proxy/{port}/callback"
+    assert ks.pending.redirect_uri == public_cb
+    assert w.state == "waiting" and "Waiting for GitBook" in w.status  # the click was seen
     kernel_side = E.local_url(location.removeprefix("https://hub.example.org"), HUB)
     redirected = sb.approve(kernel_side)
     assert redirected.startswith(public_cb + "?")
     # the proxy would strip its prefix: the listener sees /callback?...
-    r = HTTP.get(f"http://127.0.0.1:{lst.port}/callback?{urlsplit(redirected).query}", timeout=30)
+    r = HTTP.get(f"http://127.0.0.1:{port}/callback?{urlsplit(redirected).query}", timeout=30)
     assert "Signed in as" in r.text
     signed_in(w, sb.user)
     q = query(redirected)
-    assert_clean(q["code"][0], q["state"][0], lst.start_nonce, ks.token.access_token.reveal())
+    assert_clean(q["code"][0], q["state"][0], nonce, ks.token.access_token.reveal())
 
 
 def test_proxy_mode_complete_with_sandbox(ks, make):
@@ -485,13 +555,13 @@ def test_proxy_mode_complete_with_sandbox(ks, make):
 def test_paste_mode_on_colab_says_why(ks, make):
     w = make(ks, env=E.detect({"COLAB_RELEASE_TAG": "x"}, modules={}), profile="sandbox")
     assert w.mode == "paste"
-    assert "paste mode because Colab" in w._mode_line.value
+    assert "Paste mode, because Colab" in w.mode_line.value
 
 
 # --------------------------------------------------------------------------- E4
 def test_E4_embed_data_clean_after_a_full_listener_login(ks, make):
     w = make(ks, profile="sandbox")
-    verifier, state = w._flow.verifier.reveal(), w._flow.state.reveal()
+    verifier, state = ks.pending.verifier.reveal(), ks.pending.state.reveal()
     assert state in dump_state()  # while pending the link holds the state (unavoidable)
     redirected = sb_approve(ks, w.authorize_url)
     HTTP.get(redirected, timeout=30)
@@ -508,10 +578,11 @@ def test_E4_embed_data_clean_after_a_full_listener_login(ks, make):
 
 def test_close_cancels_and_removes_the_views(ks, make):
     w = make(ks, profile="sandbox")
-    flow, lst = w._flow, w._listener
+    flow, url = ks.pending, w.authorize_url
     w.close()
-    assert flow.cancelled and lst.closed and not lst._thread.is_alive()
-    assert w.box.comm is None
+    assert flow.cancelled and w.box.comm is None
+    with pytest.raises(requests.ConnectionError):  # the listener is closed
+        HTTP.get(query(url)["redirect_uri"][0] + "?code=x&state=y", timeout=5)
 
 
 def test_login_displays_once(ks, capsys, made):
@@ -520,7 +591,7 @@ def test_login_displays_once(ks, capsys, made):
     assert "<gitbook_nb login widget>" in capsys.readouterr().out  # no kernel: the repr
     w._ipython_display_()  # the cell's value: not drawn a second time
     assert capsys.readouterr().out == ""
-    assert "mode='paste'" in repr(w) and w._flow.state.reveal() not in repr(w)
+    assert "mode='paste'" in repr(w) and ks.pending.state.reveal() not in repr(w)
 
 
 # --------------------------------------------------------------------------- E4, saved notebook
@@ -528,7 +599,7 @@ NOTEBOOK_CELLS = [
     "import json, os, requests\nimport gitbook_nb\nfrom gitbook_nb.kernel.session import get_session",
     "w = gitbook_nb.login(profile='sandbox')\nw.mode",
     # what the user's browser does: consent on the sandbox, then the redirect hits the listener
-    "sb = get_session().sandbox\nflow = w._flow\nredirected = sb.approve(w.authorize_url)\n"
+    "sb = get_session().sandbox\nflow = get_session().pending\nredirected = sb.approve(w.authorize_url)\n"
     "http = requests.Session()\nhttp.trust_env = False\n"
     "_ = http.get(redirected, timeout=30)\nw.status",
     "first = {'code': redirected, 'verifier': flow.verifier.reveal(),\n"
@@ -602,7 +673,7 @@ def test_E3_sandbox_stand_in_logs_no_code_or_state(ks, make, caplog):
     with caplog.at_level(logging.DEBUG):
         w = make(ks, profile="sandbox")
         assert w.mode == "local"
-        flow_state = w._flow.state.reveal()
+        flow_state = ks.pending.state.reveal()
         assert w.complete_with_sandbox().startswith("Signed in as")
         token = ks.token.access_token.reveal()
     logged = "\n".join(r.getMessage() for r in caplog.records)

@@ -4,6 +4,12 @@ Split from ``widget.py`` so the view stays thin: this class knows nothing about 
 IPython (the layering test holds it to that). It asks its view to show things through a few
 ``_view_*`` methods that :class:`gitbook_nb.notebook.widget.LoginWidget` implements.
 
+A login is in one of a few states, each with one obvious next step for the person
+(:data:`STATES`): *ready* (open the link), *waiting* (approve in the other tab; a countdown and
+Cancel), *signed-in*, *failed* (what happened; Start again), plus *env* (GITBOOK_TOKEN is used,
+nothing to do), *signed-out* and *stopped* (the kernel that drew it is gone). ``wait()`` blocks
+until the state settles, for ``%gitbook login --wait`` ("Run All" and Voila run in order).
+
 Secrets (SECURITY.md E4): the client secret from getpass and a redirect that arrived before
 the secret was typed live only here, in kernel memory, as :class:`Secret`; never in a trait.
 """
@@ -12,20 +18,48 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
+from gitbook_nb.errors import AccessDeniedError, GitBookError, LoginError, TokenExchangeError
 from gitbook_nb.kernel import environment
-from gitbook_nb.errors import GitBookError, LoginError, TokenExchangeError
 from gitbook_nb.notebook._listener import Listener
+from gitbook_nb.notebook._words import plain_words
 from gitbook_nb.protocol.tokens import Secret
 
-__all__ = ["LoginFlow", "NoStdinError"]
+__all__ = ["STATES", "LoginFlow", "NoStdinError", "TimerFactory", "daemon_timer", "waiting_login"]
 
+STATES = ("ready", "waiting", "signed-in", "failed", "env", "signed-out", "stopped")
+SETTLED = frozenset({"signed-in", "failed", "env", "signed-out", "stopped"})
 MODE_TEXT = {
-    "local": "listening on this machine: no paste needed",
-    "proxy": "through the Jupyter server's proxy (Binder/JupyterHub): no paste needed",
+    "local": "Local mode: this notebook catches GitBook's answer, no paste needed",
+    "proxy": "Proxy mode: the answer comes back through the Jupyter server, no paste needed",
 }
+# A timer as a value: ``factory(seconds, function)`` returns something with start() and
+# cancel() (threading.Timer). Tests pass their own and fire it, instead of waiting 10 minutes.
+TimerFactory = Callable[[float, Callable[[], None]], Any]
+# Every login of this kernel, so a newer one can retire the older widgets (A2) and a message
+# can say "finish the sign-in above" only when such a widget is really waiting.
+_LOGINS: weakref.WeakSet[LoginFlow] = weakref.WeakSet()
+
+
+def daemon_timer(seconds: float, function: Callable[[], None]) -> threading.Timer:
+    """The default timer: a daemon thread, so a pending login never keeps a process alive."""
+    timer = threading.Timer(seconds, function)
+    timer.daemon = True
+    return timer
+
+
+def waiting_login(session: Any = None) -> bool:
+    """True when a login widget of this kernel (for ``session``, if given) is ready or
+    waiting: only then may a message point at "the login widget above"."""
+    return any(
+        f.state in ("ready", "waiting") and (session is None or f.session is session)
+        for f in list(_LOGINS)
+    )
+
+
 # Token-endpoint error codes that mean "the client secret is wrong": ask for it again.
 _BAD_SECRET = {"incorrect_client_credentials", "invalid_client", "unauthorized_client"}
 
@@ -45,21 +79,28 @@ class LoginFlow:
         *,
         mode: str | None = None,
         secret_prompt: Callable[[str], str] | None = None,
+        timer_factory: TimerFactory = daemon_timer,
     ) -> None:
         self.session = session
         self.env = env
         self._forced_mode = mode
         self._secret_prompt = secret_prompt
+        self._timer_factory = timer_factory
         self._lock = threading.RLock()
         self._flow: Any = None
         self._listener: Listener | None = None
-        self._timer: threading.Timer | None = None
+        self._timer: Any = None  # the 10-minute expiry
+        self._tick: Any = None  # the once-a-second countdown while waiting
         self._secret: Secret | None = None  # client secret from getpass: kernel memory only
         self._held: Secret | None = None  # a redirect that arrived before the secret was typed
         self._done = False
         self._status_text = ""
+        self._settled = threading.Event()
+        self.state = "ready"
+        self.failure: str | None = None  # why a failed login failed: denied, expired, ...
         self.mode = "paste"
         self.reason = ""
+        _LOGINS.add(self)
 
     # ------------------------------------------------------------------ view hooks
     def _view_link(self, href: str | None, note: str = "") -> None: ...
@@ -72,7 +113,8 @@ class LoginFlow:
 
     def _view_clear_inputs(self) -> None: ...
     def _view_inputs_enabled(self, enabled: bool) -> None: ...
-    def _view_env_only(self) -> None: ...
+    def _view_state(self, state: str) -> None: ...
+    def _view_countdown(self, text: str) -> None: ...
 
     # ------------------------------------------------------------------ public API
     @property
@@ -95,12 +137,104 @@ class LoginFlow:
         with self._lock:
             self._teardown()
             self._flow, self._held, self._done = None, None, False
+            self._settled.clear()
+            self.failure = None
             self._view_inputs_enabled(True)
             try:
                 self._start(prompt)
             except Exception:
                 self._teardown()
                 raise
+
+    def cancel(self) -> str:
+        """Give up this login (the Cancel button): its link stops working; returns the status."""
+        with self._lock:
+            if self.state not in ("ready", "waiting"):
+                return self.status
+            listener = self._teardown()
+            if self._flow is not None:
+                self._flow.cancel()
+            self._held = None
+            self._settle("failed", "Sign-in cancelled; nothing changed.", failure="cancelled")
+        if listener is not None:
+            listener.close()
+        return self.status
+
+    def sign_out(self) -> str:
+        """The Sign out button: forget the token (and revoke it where the server offers)."""
+        with self._lock:
+            try:
+                info = self.session.logout()
+                host = info.get("host") or self.session.target()["host"]
+                text = f"Signed out of {host}."
+            except GitBookError as err:
+                text = f"Sign-out failed: {err}"
+            self._settle("signed-out", text)
+        return self.status
+
+    def mark_stopped(self) -> None:
+        """The kernel is going away: the widget must not go on claiming a sign-in (or waiting)
+        that dies with it. Called at interpreter exit for every login of this kernel."""
+        with self._lock:
+            if self.state == "stopped":
+                return
+            self._teardown()
+            self._settle(
+                "stopped",
+                "This kernel has stopped, so its sign-in has ended; "
+                "run %gitbook login in the new kernel.",
+            )
+
+    def seconds_left(self) -> float | None:
+        """Seconds before this login's link expires (None without a pending login)."""
+        flow = self._flow
+        if flow is None or self._done:
+            return None
+        return max(flow.lifetime - (self._now() - flow.created_at), 0.0)
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        *,
+        poll: Callable[[], None] | None = None,
+        interval: float = 0.1,
+    ) -> str:
+        """Block until this login settles (signed in, failed, cancelled) or ``timeout`` seconds
+        pass (then it is cancelled); returns the state. Paste mode cannot be waited for.
+
+        ``poll()`` is called between short waits to let the front end's button clicks in
+        (a kernel runs comm messages only between cells; see ``notebook/_ui_events.py``); the
+        listener runs in its own thread, so a completed sign-in needs no polling.
+        """
+        if self.mode == "paste" and self.state in ("ready", "waiting"):
+            raise LoginError(
+                "--wait cannot wait in paste mode: the address you paste arrives with a click, "
+                "which a waiting cell cannot receive",
+                hint="paste the address into the widget, then run the next cells",
+            )
+        if timeout is None:
+            timeout = self.seconds_left() or 0.0
+        deadline = time.monotonic() + timeout
+        try:
+            while not self._settled.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    with self._lock:
+                        if not self._settled.is_set():
+                            self.cancel()
+                            self.failure = "timeout"
+                            self._set_status(
+                                f"Stopped waiting after {timeout:.0f} s and cancelled the "
+                                "sign-in; click Start again, or run the cell again."
+                            )
+                    break
+                if poll is not None:
+                    poll()
+                self._settled.wait(min(left, interval) if poll is not None else left)
+        except KeyboardInterrupt:  # "Interrupt the kernel" while waiting: give up the login
+            self.cancel()
+            raise
+        return self.state
 
     def close(self) -> None:
         """Stop the listener and timer and cancel this login."""
@@ -109,6 +243,7 @@ class LoginFlow:
             if self._flow is not None and not self._done:
                 self._flow.cancel()
             self._secret = self._held = None
+            _LOGINS.discard(self)
         if listener is not None:  # joined outside the lock: its thread may be waiting on it
             listener.close()
 
@@ -147,15 +282,15 @@ class LoginFlow:
         self._view_title(f"Sign in to {self.session.target()['description']}")
         if note is not None:  # "Run All" safety: GITBOOK_TOKEN wins, no login needed
             self.mode, self.reason = "env", "GITBOOK_TOKEN is set"
+            host = self.session.target()["host"]
             try:
-                note += f", signed in as {self.session.whoami().get('name')}"
-                advice = "No sign-in needed; unset GITBOOK_TOKEN to use this login instead."
+                who = self.session.whoami().get("name") or "?"
             except GitBookError as err:
-                note += f"; but checking it failed: {err}"
-                advice = "Fix or unset GITBOOK_TOKEN, restart the kernel, then sign in again."
-            self._view_mode(f"{note}. {advice}")
-            self._view_env_only()
-            self._set_status(note)
+                self._view_mode("Fix or unset GITBOOK_TOKEN, restart the kernel, then sign in.")
+                self._settle("failed", f"GITBOOK_TOKEN is set, but checking it failed: {err}")
+                return
+            self._view_mode("Unset GITBOOK_TOKEN and restart the kernel to use a login instead.")
+            self._settle("env", f"Signed in as {who} on {host}, {note.replace(' for ' + host, '')}")
             return
         s = self.session.settings
         self._prepare_secret(s, prompt)
@@ -183,7 +318,7 @@ class LoginFlow:
                         self._listener.port, f"start?n={n}", prefix=self.env.service_prefix
                     )
                 )
-                self._set_status("Click the link to sign in.")
+                self._settle("ready", "Click Sign in with GitBook; GitBook opens in a new tab.")
             else:
                 self._begin(None)
         except OSError as err:  # the port could not be bound: paste still works
@@ -191,24 +326,57 @@ class LoginFlow:
             self.mode, self.reason = "paste", f"no loopback port could be opened ({err.strerror})"
             self._safe(lambda: self._begin(None))
         if self.mode in MODE_TEXT:
-            self._view_mode(f"Mode: {MODE_TEXT[self.mode]} ({self.reason}).")
+            self._view_mode(f"{MODE_TEXT[self.mode]} ({self.reason}).")
         else:
-            self._view_mode(f"Mode: paste mode because {self.reason}.")
+            self._view_mode(f"Paste mode, because {self.reason}.")
 
     def _begin(self, redirect_uri: str | None) -> None:
         self._flow = self.session.begin_login(
             redirect_uri=redirect_uri, browser_url=lambda u: environment.browser_url(u, self.env)
         )
         self._view_link(self._flow.authorize_url)
-        remaining = self._flow.lifetime - (self._now() - self._flow.created_at)
-        self._timer = threading.Timer(max(remaining, 0.0), self._expire)
-        self._timer.daemon = True
+        self._timer = self._timer_factory(self.seconds_left() or 0.0, self._expire)
         self._timer.start()
-        self._set_status(
-            "Waiting for you to sign in."
-            if self.mode != "paste"
-            else "Waiting for the pasted address."
+        self._retire_older()
+        if self.mode == "paste":
+            self._settle("ready", "Open the link, approve, then paste the address you land on.")
+            return
+        step = (
+            "approve the request in the GitBook tab"
+            if self.mode == "proxy"
+            else "click Sign in with GitBook and approve in the new tab"
         )
+        self._settle("waiting", f"Waiting for GitBook: {step}; this updates by itself.")
+        self._countdown()
+
+    def _countdown(self) -> None:
+        """Show the time left, once a second while waiting (a timer, so no thread idles)."""
+        with self._lock:
+            left = self.seconds_left()
+            if self.state != "waiting" or left is None:
+                return
+            minutes, seconds = divmod(int(left), 60)
+            self._view_countdown(f"{minutes}:{seconds:02d} left")
+            self._tick = self._timer_factory(1.0, self._countdown)
+            self._tick.start()
+
+    def _retire_older(self) -> None:
+        """A newer login replaces the older ones of this session (A2): say so in their widgets,
+        rather than let them wait for an answer that can no longer come."""
+        for other in list(_LOGINS):
+            if other is not self and other.session is self.session:
+                other._replaced()
+
+    def _replaced(self) -> None:
+        with self._lock:
+            if self.state not in ("ready", "waiting"):
+                return
+            self._teardown()
+            self._settle(
+                "failed",
+                "This sign-in was replaced by a newer one; use the newest login widget.",
+                failure="replaced",
+            )
 
     def _on_start(self, redirect_uri: str) -> str:
         """Proxy mode: the browser reached /start; now the public redirect URI is known."""
@@ -216,7 +384,7 @@ class LoginFlow:
             try:
                 self._begin(redirect_uri)
             except Exception as err:
-                self._fail(err)
+                self._fail(err, final=True)
                 raise
             return str(self._flow.authorize_url)
 
@@ -293,50 +461,75 @@ class LoginFlow:
         self._teardown()
         host = self.session.target()["host"]
         try:
-            message = f"Signed in as {self.session.whoami().get('name') or '?'} ({host})"
+            message = f"Signed in as {self.session.whoami().get('name') or '?'} on {host}"
         except GitBookError as err:
-            message = f"Signed in ({host}), but reading the user failed: {err}"
-        self._view_link(None, "Sign-in link used.")
+            message = f"Signed in on {host}, but reading the user failed: {err}"
         self._view_inputs_enabled(False)
         self._view_password(False)
-        return True, self._set_status(message)
+        return True, self._settle("signed-in", message)
 
-    def _fail(self, err: BaseException) -> str:
-        if isinstance(err, GitBookError):
-            message = f"Sign-in failed: {err}"
+    def _fail(self, err: BaseException, *, final: bool = False) -> str:
+        if isinstance(err, AccessDeniedError):
+            # The consent page is gone once Deny was clicked: the next step is here, not there.
+            message = f"Sign-in failed: {err.message.rstrip('.')}. Click Start again to sign in again."
+        elif isinstance(err, GitBookError):
+            message = f"Sign-in failed: {plain_words(str(err))}"
         else:  # unexpected: the type only, its text might hold a secret
-            message = f"Sign-in failed with an unexpected {type(err).__name__}; click 'Start again'"
+            message = f"Sign-in failed with an unexpected {type(err).__name__}; click Start again."
         flow = self._flow
-        if flow is not None and not flow.active(self._now):
-            # E4: the link holds the state; once the flow is over it goes.
-            self._view_link(None, "Sign-in link used; click 'Start again' for a new one.")
+        if final or (flow is not None and not flow.active(self._now)):
             self._held = None
             self._teardown()
-        return self._set_status(message)
+            failure = "denied" if isinstance(err, AccessDeniedError) else "error"
+            return self._settle("failed", message, failure=failure)
+        return self._set_status(message)  # the flow can still finish: same state, new line
 
     def _expire(self) -> None:
         with self._lock:
-            if self._done or (self._flow is None and self.mode != "proxy"):
+            if self._done or self.state not in ("ready", "waiting"):
                 return
-            self._view_link(None, "Sign-in link expired; click 'Start again' for a new one.")
+            if self._flow is None and self.mode != "proxy":
+                return
             self._held = None
-            self._set_status("The sign-in link expired (10 minutes); click 'Start again'.")
             self._teardown()
+            self._settle(
+                "failed",
+                "The sign-in link expired after 10 minutes; click Start again for a new one.",
+                failure="expired",
+            )
 
     # ------------------------------------------------------------------ helpers
+    def _settle(self, state: str, status: str, *, failure: str | None = None) -> str:
+        """Enter ``state`` with ``status`` as its line. A final state drops the link, which
+        holds the state parameter (E4), and wakes up ``wait()``."""
+        self.state = state
+        self.failure = failure
+        if state in SETTLED:
+            if self._tick is not None:
+                self._tick.cancel()
+                self._tick = None
+            self._view_link(None)
+        text = self._set_status(status)
+        self._view_state(state)
+        if state in SETTLED:
+            self._settled.set()
+        return text
+
     def _teardown(self) -> Listener | None:
-        """Stop the timer and the listener without waiting (callers may hold the lock that
+        """Stop the timers and the listener without waiting (callers may hold the lock that
         the listener's thread is waiting for); returns the listener for a later join."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for name in ("_timer", "_tick"):
+            timer = getattr(self, name)
+            if timer is not None:
+                timer.cancel()
+                setattr(self, name, None)
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close(wait=False)
         return listener
 
     def _now(self) -> float:
-        clock = getattr(self.session, "_clock", time.time)
+        clock = getattr(self.session, "clock", None) or getattr(self.session, "_clock", time.time)
         return float(clock())
 
     def _set_status(self, text: str) -> str:
@@ -348,7 +541,7 @@ class LoginFlow:
         try:
             fn()
         except Exception as err:
-            self._fail(err)
+            self._fail(err, final=self.state not in ("ready", "waiting") or self._flow is None)
 
 
 def _deliver_to_listener(redirected: str) -> None:
