@@ -31,6 +31,7 @@ FULL: list[tuple[str, list[str]]] = [
     ("bench_paginate.py", []),
     ("bench_render.py", []),
     ("bench_throughput.py", []),
+    ("bench_insights.py", []),
 ]
 QUICK: list[tuple[str, list[str]]] = [
     ("bench_calls.py", ["--calls", "200", "--rounds", "10"]),
@@ -39,6 +40,7 @@ QUICK: list[tuple[str, list[str]]] = [
     ("bench_paginate.py", ["--items", "2000", "--rounds", "5"]),
     ("bench_render.py", ["--rows", "20000", "--rounds", "5"]),
     ("bench_throughput.py", ["--seconds", "1", "--rounds", "2"]),
+    ("bench_insights.py", ["--rows", "20000", "--rounds", "3"]),
 ]
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 

@@ -33,6 +33,7 @@ class Columns:
         self.names = names
         self.values = values
         self.time = time  # the name of the datetime column (its interval), if any
+        self._times: Any = None
 
     def __len__(self) -> int:
         return len(self.values[0]) if self.values else 0
@@ -47,15 +48,22 @@ class Columns:
                 item[self.time] = item[self.time][:cut].replace("T", " ")
             yield item
 
+    def times(self) -> Any:
+        """The time column parsed as UTC datetimes, once (the DataFrame and the chart share it)."""
+        if self._times is None:
+            import pandas as pd  # optional extra: only when a DataFrame or a chart is made
+
+            raw = self.values[self.names.index(self.time)] if self.time else []
+            self._times = pd.to_datetime(pd.Series(raw, dtype=object), utc=True, format="ISO8601")
+        return self._times
+
     def to_dataframe(self) -> Any:
         import pandas as pd  # optional extra: only when a DataFrame is asked for
 
         data: dict[str, Any] = {}
         for name, values in zip(self.names, self.values, strict=True):
             if name == self.time:
-                data[name] = pd.to_datetime(
-                    pd.Series(values, dtype=object), utc=True, format="ISO8601"
-                )
+                data[name] = self.times()
             elif name in _COUNTS or name in _INTEGERS:
                 data[name] = _numbers(pd, values)
             else:

@@ -154,11 +154,9 @@ class InsightsResult(Result):
         counts = t.values[t.names.index(metric)]
         title = self.description[:1].upper() + self.description[1:]
         if by in INTERVALS:
-            import pandas as pd  # the line needs real datetimes on its axis
-
-            x = pd.to_datetime(pd.Series(t.values[t.names.index(by)]), utc=True, format="ISO8601")
+            x = t.times().dt.tz_localize(None)  # matplotlib's date axis wants naive UTC
             return _chart.render_png(
-                list(x.dt.tz_localize(None)), counts, kind="line", title=title,
+                x, counts, kind="line", title=title,
                 xlabel=f"{by} (UTC)", ylabel=f"{metric} per {by} (count)", loader=loader,
             )  # fmt: skip
         labels = t.values[0]
