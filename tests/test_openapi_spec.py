@@ -246,3 +246,111 @@ def test_spec_is_not_in_the_repository():
         check=True,
     )
     assert "openapi.json" not in tracked.stdout
+
+
+# ----------------------------------------------- sites, insights and Ask (issue 12)
+def _post(sb, path: str, body: Any, **params: Any) -> requests.Response:
+    return requests.post(
+        f"{sb.url}/v1{path}",
+        json=body,
+        params=params,
+        timeout=30,
+        headers={"Authorization": f"Bearer {sb.personal_token}"},
+    )
+
+
+def _check_request(check: SpecValidator, path: str, body: Any) -> None:
+    """A request body we send, held to the operation's requestBody schema."""
+    ref = _pointer("paths", path, "post", "requestBody", "content", "application/json", "schema")
+    check._check(ref, body, f"POST {path} request body")
+
+
+def test_sites_validate(sb, check):
+    site_path = "/orgs/{organizationId}/sites/{siteId}"
+    for o in v1(sb, "/orgs").json()["items"]:
+        for body in every_page(sb, f"/orgs/{o['id']}/sites", limit=2):
+            check.response("/orgs/{organizationId}/sites", "200", body)
+            for site in body["items"]:
+                base = f"/orgs/{o['id']}/sites/{site['id']}"
+                check.response(site_path, "200", v1(sb, base).json())
+                check.response(site_path + "/structure", "200", v1(sb, base + "/structure").json())
+                if site["published"]:
+                    profile = v1(sb, base + "/published").json()
+                    check.response(site_path + "/published", "200", profile)
+    check.response(site_path, "404", v1(sb, f"/orgs/{sb.ids['org']}/sites/site_nope").json())
+
+
+def _insights_queries() -> list[dict[str, Any]]:
+    from gitbook_nb.sandbox.insights_query import AGGREGATES, COLUMNS
+
+    counts = [{"column": c} for c in AGGREGATES]
+    queries: list[dict[str, Any]] = [
+        {"range": "last30Days"},
+        {"range": "last7Days", "select": counts,
+         "groupBy": [{"column": "datetime", "interval": "day"}]},
+        {
+            "range": {"from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"},
+            "select": [{"column": "eventsCount"}, {"column": "visitorsCount"}],
+            "where": [
+                {"column": "eventType", "values": ["page_view"], "operator": "in"},
+                {"column": "page", "values": [None], "operator": "notIn"},
+                {"column": "hourOfDay", "values": [8], "operator": "greaterThanOrEqual"},
+            ],
+            "groupBy": [{"column": "page"}, {"column": "visitorGeoCountry"}],
+            "order": {"by": {"column": "eventsCount"}, "direction": "desc"},
+            "limit": 10,
+        },
+    ]  # fmt: skip
+    for name in COLUMNS:  # every dimension the spec defines, one query each
+        if name not in AGGREGATES:
+            column = {"column": name, **({"claim": "plan"} if name == "visitorClaim" else {})}
+            queries.append({"range": "lastYear", "groupBy": [column], "select": counts, "limit": 3})
+    return queries
+
+
+def test_insights_queries_and_answers_validate(sb, check):
+    path = "/orgs/{organizationId}/sites/{siteId}/insights/events/aggregate"
+    concrete = f"/orgs/{sb.ids['org']}/sites/{sb.ids['site']}/insights/events/aggregate"
+    for query in _insights_queries():
+        _check_request(check, path, query)
+        answer = _post(sb, concrete, query)
+        assert answer.status_code == 200, answer.text
+        check.response(path, "200", answer.json(), method="post")
+    check.error("BadRequestError", _post(sb, concrete, {"select": []}).json())
+
+
+def test_sandbox_insights_columns_are_the_specs(spec):
+    from gitbook_nb.sandbox import insights_query
+
+    schemas_ = spec["components"]["schemas"]
+    branches = schemas_["SiteInsightsQueryEventsColumn"]["oneOf"]
+    names = [b.get("properties", {}).get("column", {}).get("enum", [None])[0] for b in branches]
+    assert branches[0] == {"$ref": "#/components/schemas/SiteInsightsQueryDateTimeColumn"}
+    names[0] = "datetime"
+    assert sorted(insights_query.COLUMNS) == sorted(names)
+    assert list(insights_query.EVENT_TYPES) == schemas_["SiteInsightsEventType"]["enum"]
+    assert [None, *insights_query.BOTS] == schemas_["SiteInsightsVisitorBot"]["enum"]
+    assert list(insights_query.PRESETS) == schemas_["SiteInsightsQueryRangePreset"]["enum"]
+
+
+def test_ask_answers_validate(sb, check):
+    org = sb.ids["org"]
+    for fmt in ("markdown", "document"):
+        for question in ("How do I install the engine?", "What does the img page say?", "zyzzyva"):
+            body = {"query": question}
+            _check_request(check, "/orgs/{organizationId}/ask", body)
+            answer = _post(sb, f"/orgs/{org}/ask", body, format=fmt).json()
+            check.response("/orgs/{organizationId}/ask", "200", answer, method="post")
+        stream = requests.get(
+            f"{sb.url}/v1/orgs/{org}/ask/stream",
+            params={"query": "Bernoulli numbers", "format": fmt},
+            headers={"Authorization": f"Bearer {sb.personal_token}"},
+            timeout=30,
+        )
+        blocks = [b for b in stream.text.split("\n\n") if b]
+        assert blocks[-1] == "event: done\ndata: {}" and len(blocks) > 2
+        for block in blocks[:-1]:  # SearchAIAnswerStream, as the spec's text/event-stream says
+            data = json.loads(block.removeprefix("data: "))
+            check._check(_pointer("components", "schemas", "SearchAIAnswerStream"), data, fmt)
+    questions = v1(sb, f"/orgs/{org}/ask/questions").json()
+    check.response("/orgs/{organizationId}/ask/questions", "200", questions)
