@@ -20,9 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gitbook_nb.api import answers
+from gitbook_nb.api._paths import escape_snippet, join_path, token_host_matches
 from gitbook_nb.api.answers import error_for, missing_scope, parse_json, retry_after_seconds
+from gitbook_nb.api.auth import BearerAuth, GrantAuth
 from gitbook_nb.api.client import Client
-from gitbook_nb.protocol.config import resolve
+from gitbook_nb.api.pagination import next_page
 from gitbook_nb.errors import (
     APIError,
     AuthenticationError,
@@ -38,9 +40,8 @@ from gitbook_nb.errors import (
     UnsafeRequestError,
 )
 from gitbook_nb.protocol._types import HTTPRequestSpec
-from gitbook_nb.api.pagination import next_page
+from gitbook_nb.protocol.config import resolve
 from gitbook_nb.protocol.tokens import Secret, Token
-from gitbook_nb.api._transport import escape_snippet, join_path, token_host_matches
 
 API = "https://api.gitbook.com/v1"
 
@@ -180,7 +181,7 @@ def test_E2_api_message_is_escaped_truncated_and_token_masked():
     body = json.dumps(
         {"error": {"code": 400, "message": f"bad token {tok} <script>\n" + "y" * 1000}}
     ).encode()
-    err = error_for(400, "", {}, body, method="GET", path="/x", secret=tok)
+    err = error_for(400, "", {}, body, method="GET", path="/x", live=[Secret(tok)])
     assert tok not in str(err) and "\n" not in str(err)
     assert len(err.message) < 300
 
@@ -300,7 +301,7 @@ def _client(
     legacy: bool = False,
     token: Token | None = None,
     sleeps=None,
-    on_unauthorized=None,
+    source=None,
     **settings,
 ) -> Client:
     tok = token if token is not None else _token(sb)
@@ -311,8 +312,7 @@ def _client(
     }
     return Client(
         resolve(overrides=overrides, environ={}),
-        token_getter=lambda: tok,
-        on_unauthorized=on_unauthorized,
+        auth=BearerAuth(tok) if source is None else GrantAuth(source),
         sleep=(sleeps.append if sleeps is not None else time.sleep),
     )
 
@@ -477,7 +477,7 @@ def test_D7_connection_refused_retried_then_transport_error(sb):
     sleeps: list[float] = []
     c = Client(
         resolve(overrides={"api_url": f"http://127.0.0.1:{port}/v1", "max_retries": 2}, environ={}),
-        token_getter=lambda: Token(Secret("t0k3n"), issuer=f"127.0.0.1:{port}"),
+        auth=BearerAuth(Token(Secret("t0k3n"), issuer=f"127.0.0.1:{port}")),
         sleep=sleeps.append,
     )
     with pytest.raises(TransportError, match="connection failed") as info:
@@ -566,37 +566,59 @@ def test_query_string_values_stay_out_of_messages_E2(sb):
 # ------------------------------------------------------------------ D5: 401
 
 
-def test_D5_401_calls_on_unauthorized_once_then_log_in_again(sb):
-    calls: list[Token] = []
+class FakeSource:
+    """A TokenSource for the client's own tests: ``newer`` offers ``then`` (if any)."""
+
+    def __init__(self, token: Token, then: Token | None = None) -> None:
+        self.token, self.then = token, then
+        self.asked: list[Token] = []
+        self.forgotten: list[Token] = []
+
+    def current(self) -> Token:
+        return self.token
+
+    def newer(self, stale: Token) -> Token | None:
+        self.asked.append(stale)
+        return self.then if self.then is not None and not self.then.same_as(stale) else None
+
+    def renew(self, stale: Token) -> Token:
+        raise AssertionError("these tokens have no refresh token")
+
+    def forget(self, dead: Token) -> bool:
+        self.forgotten.append(dead)
+        return True
+
+
+def test_D5_401_asks_the_flow_once_then_log_in_again(sb):
     sb.add_fault("revoked", path="/v1/user")
-    c = _client(sb, on_unauthorized=lambda t: calls.append(t) or None)
-    with pytest.raises(AuthenticationError, match="log in again"):
+    source = FakeSource(_token(sb))
+    c = _client(sb, source=source)
+    with pytest.raises(AuthenticationError, match="log in again") as info:
         c.request("GET", "/user")
-    assert len(calls) == 1 and calls[0].access_token.reveal() == sb.personal_token
+    assert "forgotten" in info.value.hint
+    assert [t.access_token.reveal() for t in source.asked] == [sb.personal_token]
+    assert [t.access_token.reveal() for t in source.forgotten] == [sb.personal_token]
     assert len(_v1(sb)) == 1
 
 
 def test_D5_fresh_token_retried_once_never_loops(sb):
     fresh = sb.mint_token()
-    calls: list[Token] = []
-
-    def refresh(tok):
-        calls.append(tok)
-        return _token(sb, fresh)
-
+    source = FakeSource(_token(sb), then=_token(sb, fresh))
     sb.add_fault("revoked", path="/v1/user", times=1)
-    resp = _client(sb, on_unauthorized=refresh).request("GET", "/user")
-    assert resp.status == 200 and len(calls) == 1
+    resp = _client(sb, source=source).request("GET", "/user")
+    assert resp.status == 200 and len(source.asked) == 1 and source.forgotten == []
     assert [r.headers["Authorization"] for r in _v1(sb)] == [
         f"Bearer {sb.personal_token}",
         f"Bearer {fresh}",
     ]
     sb.clear_log()
-    calls.clear()
+    source = FakeSource(_token(sb), then=_token(sb, fresh))
     sb.add_fault("revoked", path="/v1/user")  # the fresh token is refused too
-    with pytest.raises(AuthenticationError):
-        _client(sb, on_unauthorized=refresh).request("GET", "/user")
-    assert len(calls) == 1 and len(_v1(sb)) == 2
+    with pytest.raises(AuthenticationError) as info:
+        _client(sb, source=source).request("GET", "/user")
+    assert len(source.asked) == 1 and len(_v1(sb)) == 2
+    assert [t.access_token.reveal() for t in source.forgotten] == [fresh]  # the one that died
+    assert "renewed one" in info.value.hint
 
 
 def test_D5_really_revoked_token(sb):
@@ -672,7 +694,7 @@ def test_E2_tracebacks_hold_no_token(sb, case):
             port = s.getsockname()[1]
         client = Client(
             resolve(overrides={"api_url": f"http://127.0.0.1:{port}/v1"}, environ={}),
-            token_getter=lambda: Token(Secret(tok), issuer=f"127.0.0.1:{port}"),
+            auth=BearerAuth(Token(Secret(tok), issuer=f"127.0.0.1:{port}")),
             sleep=lambda s: None,
         )
     err = _raised(lambda: client.request("GET", "/user"))
@@ -722,7 +744,8 @@ def test_E3_nothing_logged_contains_a_secret(sb, caplog):
     logging.getLogger("urllib3").setLevel(logging.DEBUG)
     tok = sb.mint_token()
     fresh = sb.mint_token()
-    c = _client(sb, token=_token(sb, tok), sleeps=[], on_unauthorized=lambda t: _token(sb, fresh))
+    source = FakeSource(_token(sb, tok), then=_token(sb, fresh))
+    c = _client(sb, token=_token(sb, tok), sleeps=[], source=source)
     c.request("GET", "/user")
     sb.add_fault("status", path="/v1/orgs", times=1, code=503)
     c.request("GET", "/orgs")
@@ -878,7 +901,7 @@ def raw_server():
 def _raw_client(server: RawServer, **settings) -> Client:
     return Client(
         resolve(overrides={"api_url": server.url, **settings}, environ={}),
-        token_getter=lambda: Token(Secret("abc"), issuer=_host(server.url)),
+        auth=BearerAuth(Token(Secret("abc"), issuer=_host(server.url))),
         sleep=lambda s: None,
     )
 
@@ -990,7 +1013,7 @@ def tls_server(tmp_path) -> Iterator[tuple[str, str]]:
 def _tls_client(url: str, session=None) -> Client:
     return Client(
         resolve(overrides={"api_url": url, "max_retries": 0}, environ={}),
-        token_getter=lambda: Token(Secret("abc"), issuer=_host(url)),
+        auth=BearerAuth(Token(Secret("abc"), issuer=_host(url))),
         session=session,
     )
 
@@ -1069,7 +1092,7 @@ def test_E2_a_token_echoed_in_a_non_json_body_is_masked(raw_server, status, offs
     )
     client = Client(
         resolve(overrides={"api_url": server.url, "max_retries": 0}, environ={}),
-        token_getter=lambda: Token(Secret(tok), issuer=_host(server.url)),
+        auth=BearerAuth(Token(Secret(tok), issuer=_host(server.url))),
         sleep=lambda s: None,
     )
     with pytest.raises(APIError) as info:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
+from gitbook_nb.api.auth import BearerAuth, GrantAuth
 from gitbook_nb.api.client import Client
 from gitbook_nb.protocol.config import resolve
 from gitbook_nb.protocol.tokens import Secret, Token
@@ -27,19 +28,25 @@ def test_G2_eight_threads_share_one_client_while_the_token_rotates(sb):
     current = [_token(sb, first)]
     lock = threading.Lock()
 
-    def token_getter() -> Token:
-        with lock:
-            return current[0]
+    class Rotating:
+        """What the kernel's keeper does here: hand out the newer token if there is one."""
 
-    def on_unauthorized(tok: Token) -> Token | None:
-        # What the session does: hand out the newer token if there is one, else give up.
-        with lock:
-            return current[0] if current[0].access_token != tok.access_token else None
+        def current(self) -> Token:
+            with lock:
+                return current[0]
+
+        def newer(self, stale: Token) -> Token | None:
+            with lock:
+                return None if current[0].same_as(stale) else current[0]
+
+        def renew(self, stale: Token) -> Token:
+            raise AssertionError("personal tokens are not renewed")
+
+        def forget(self, dead: Token) -> bool:
+            raise AssertionError("no token dies in this test")
 
     client = Client(
-        resolve(overrides={"api_url": sb.url + "/v1"}, environ={}),
-        token_getter=token_getter,
-        on_unauthorized=on_unauthorized,
+        resolve(overrides={"api_url": sb.url + "/v1"}, environ={}), auth=GrantAuth(Rotating())
     )
     errors: list[BaseException] = []
     users: set[str] = set()
@@ -89,7 +96,7 @@ def test_G2_eight_threads_share_one_client_while_the_token_rotates(sb):
 def test_G2_threads_walking_pages_do_not_share_state(sb):
     client = Client(
         resolve(overrides={"api_url": sb.url, "profile": "legacy"}, environ={}),
-        token_getter=lambda: _token(sb, sb.personal_token),
+        auth=BearerAuth(_token(sb, sb.personal_token)),
     )
     expected = [
         b["id"] for b in client.request("GET", "/books", params={"limit": 100}).data["list"]

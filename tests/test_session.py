@@ -448,11 +448,16 @@ def test_D5_refresh_on_401_works_with_a_token_read_back_from_the_file_store(sb, 
     assert ks.token.access_token.reveal() != first
 
 
-def test_a_token_read_back_from_the_file_store_is_read_once(sb, tmp_path):
+def test_F4_a_logout_elsewhere_is_seen_before_anything_is_sent(sb, tmp_path):
+    """A token read back from the file store is used from memory while the file is unchanged
+    (one stat per call); once another kernel removed it, this one says "not signed in"."""
     store = {"token_store": "file", "token_file": str(tmp_path / "tokens.json")}
     first = current(sb, **store)
     first.login_with_token(sb.personal_token)
     ks = current(sb, **store)
-    assert _works(ks)
-    (tmp_path / "tokens.json").unlink()  # later calls no longer need the file
     assert _works(ks) and _works(ks)
+    first.logout()  # the other kernel signs out: the file no longer holds the token
+    sb.clear_log()
+    with pytest.raises(errors.NotLoggedInError):
+        ks.request("GET", "/user")
+    assert sb.requests == []  # nothing sent with a token that was signed out

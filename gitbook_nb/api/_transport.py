@@ -1,9 +1,10 @@
-"""The one place a request leaves the process: path safety, sending, capped reading.
+"""The one place a request leaves the process: sending and capped reading.
 
-Split from :mod:`gitbook_nb.api.client` (one concept per module): the client decides *what* to send
-and when to retry; this module builds the URL safely (D4), sends exactly one request, reads the
-body under a byte cap and an overall deadline (D6), and turns every requests/urllib3 exception
-into a gitbook_nb error (E2).
+Split from :mod:`gitbook_nb.api.client` (one concept per module): the client decides *what* to
+send and when to retry (paths are joined safely by ``_paths``, D4); this module sends exactly
+one request, reads the body under a byte cap and an overall deadline (D6), and turns every
+requests/urllib3 exception into a gitbook_nb error (E2). :class:`Transport` is the seam a test
+replaces (:class:`gitbook_nb.api.mock.MockTransport`), as with httpx's transports.
 
 Why :func:`send_once` *returns* errors instead of raising them: under ``%xmode Verbose`` IPython
 prints the local variables of every frame in a traceback (PITFALLS). ``send_once`` is the only
@@ -18,11 +19,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
+from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from gitbook_nb.errors import (
@@ -33,26 +36,19 @@ from gitbook_nb.errors import (
     UnsafeRequestError,
 )
 from gitbook_nb.protocol.tokens import Secret, reveal
-from gitbook_nb.protocol.urls import DEFAULT_PORTS, host_key, is_loopback_host
+from gitbook_nb.protocol.urls import is_loopback_host
 
 __all__ = [
     "Failure",
     "RawResponse",
-    "check_same_origin",
-    "escape_snippet",
-    "join_path",
-    "origin",
+    "RequestsTransport",
+    "Transport",
+    "new_session",
     "send_once",
-    "token_host_matches",
 ]
 
 CHUNK = 64 * 1024
-SNIPPET = 200
 
-# D4: whitespace of any kind (incl. NEL, NBSP, zero-width and bidi marks), controls, backslash.
-_BAD_PATH_CHARS = re.compile(
-    r"[\x00-\x20\x7f-\xa0\\\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff]"
-)
 # D1 allows http:// only for a loopback host because that traffic never leaves the machine; an
 # HTTP_PROXY / ALL_PROXY variable would otherwise carry it (bearer token, token POST form) to a
 # proxy in clear text (D2). A None value makes requests ignore that environment proxy.
@@ -87,107 +83,58 @@ class Failure:
     kind: str
 
 
-def escape_snippet(text: bytes | str, limit: int = SNIPPET) -> str:
-    """At most ``limit`` characters, control and non-printable characters shown as escapes."""
-    if isinstance(text, bytes):
-        text = text[: limit * 4].decode("utf-8", errors="replace")
-    out: list[str] = []
-    size = 0
-    for ch in text:
-        piece = (
-            ch if ch.isprintable() and ch not in "\u200b\u200e\u200f\ufeff" else (ascii(ch)[1:-1])
-        )
-        if size + len(piece) > limit:
-            out.append("…")
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(out)
+class Transport(Protocol):
+    """Sends exactly one request and reads its answer: the one seam a test replaces
+    (:class:`gitbook_nb.api.mock.MockTransport`). Returns failures instead of raising them
+    (see the module docstring)."""
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        label: str,
+        headers: Mapping[str, str],
+        bearer: Secret | None,
+        params: Any = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        timeout: tuple[float, float],
+        max_body: int,
+        deadline: float,
+        clock: Callable[[], float],
+    ) -> RawResponse | Failure: ...
+
+    def close(self) -> None: ...
 
 
-def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the default port filled in: the unit of "same host" (D3)."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    return scheme, (parts.hostname or "").lower(), port or DEFAULT_PORTS.get(scheme)
+def new_session(pool_size: int = 16) -> requests.Session:
+    """A session with no cookie memory (the API needs none) and a pool big enough for G2."""
+    session = requests.Session()
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.verify = True  # D2
+    return session
 
 
-def check_same_origin(url: str, base: str, *, what: str) -> None:
-    """D3: refuse a URL whose scheme, host or port differs from ``base`` (names the host only)."""
-    if origin(url) != origin(base):
-        host = escape_snippet(urlsplit(url).netloc.rsplit("@", 1)[-1] or "?", 80)
-        raise UnsafeRequestError(
-            f"{what} points elsewhere ({host}); not followed with your token",
-            hint=f"only {urlsplit(base).netloc} receives the token",
-        )
+class RequestsTransport:
+    """The real transport: one keep-alive ``requests.Session`` (thread-safe for our use)."""
 
+    def __init__(self, session: requests.Session | None = None) -> None:
+        self.session = session if session is not None else new_session()
+        self._owns = session is None
 
-def token_host_matches(issuer: str, url: str) -> bool:
-    """D3: is ``url``'s host the one the token was issued for (``host[:port]``)?"""
-    if not issuer:
-        return False  # fail closed: a token that does not say where it belongs goes nowhere
-    scheme = urlsplit(url).scheme.lower()
-    try:
-        return host_key(f"{scheme}://{issuer}") == host_key(url)
-    except ValueError:
-        return False
+    def send(self, method: str, url: str, **kw: Any) -> RawResponse | Failure:
+        return send_once(self.session, method, url, **kw)
 
+    def close(self) -> None:
+        if self._owns:
+            self.session.close()
 
-def join_path(api_url: str, path: object) -> tuple[str, str]:
-    """D4: ``(full URL, normalised relative path)`` for a user-given path, or UnsafeRequestError.
-
-    The path must start with exactly one ``/``. It is appended to the *parsed* base path by
-    string concatenation, never with ``urljoin`` (``urljoin(base, "//evil.example/x")`` moves
-    the request to another host). Dot segments are resolved here, also percent-encoded ones,
-    and may not climb above the API base.
-    """
-    if not isinstance(path, str) or not path:
-        raise UnsafeRequestError("the API path must be a non-empty string starting with /")
-    shown = escape_snippet(path, 60)
-    if len(path) > 8192:
-        raise UnsafeRequestError("the API path is longer than 8192 characters")
-    if _BAD_PATH_CHARS.search(path):
-        raise UnsafeRequestError(
-            f"the API path {shown} contains whitespace, a backslash or a control character",
-            hint="URL-encode values, e.g. with {var} in the magic",
-        )
-    if not path.startswith("/"):
-        raise UnsafeRequestError(
-            f"the API path {shown} must start with /",
-            hint="give a path such as /user; full URLs and other hosts are refused",
-        )
-    if path.startswith("//"):
-        raise UnsafeRequestError(
-            f"the API path {shown} starts with //, which names another host",
-            hint="give a path such as /user",
-        )
-    if "#" in path:
-        raise UnsafeRequestError(f"the API path {shown} contains a fragment (#)")
-    raw_path, sep, query = path.partition("?")
-    kept: list[str] = []
-    for segment in raw_path.split("/")[1:]:
-        decoded = unquote(segment)
-        if "/" in decoded or "\\" in decoded or _BAD_PATH_CHARS.search(decoded.replace(" ", "")):
-            raise UnsafeRequestError(
-                f"the API path {shown} hides a slash, backslash or control character in "
-                "percent-encoding"
-            )
-        if decoded == ".":
-            continue
-        if decoded == "..":
-            if not kept:
-                raise UnsafeRequestError(f"the API path {shown} climbs above the API base (..)")
-            kept.pop()
-            continue
-        kept.append(segment)
-    rel = "/" + "/".join(kept)
-    base = urlsplit(api_url)
-    url = f"{base.scheme}://{base.netloc}{base.path.rstrip('/')}{rel}"
-    return (url + sep + query, rel)
+    def __repr__(self) -> str:
+        return "<RequestsTransport>"
 
 
 def _loopback(url: str) -> bool:

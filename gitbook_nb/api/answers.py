@@ -7,8 +7,10 @@ can be tested without a server. Both GitBook error shapes are understood::
     current  {"error": {"code": 404, "message": "..."}}
 
 Messages are built from method, path (no query string: it may carry values), status and the
-API's own message, escaped and cut to 200 characters (E2); the token in use is masked should a
-server ever echo it.
+API's own message, escaped and cut to 200 characters (E2). Every live secret (the token in use,
+its refresh token, the client secret) is masked in *everything* the server supplied that can
+reach an error: the body, the reason phrase, the ``WWW-Authenticate`` header the missing scope is
+read from, and ``APIError.code``, should a server or proxy ever echo one.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from __future__ import annotations
 import email.utils
 import json as jsonlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+from gitbook_nb.api._paths import escape_snippet
 from gitbook_nb.errors import (
     APIError,
     AuthenticationError,
@@ -30,13 +33,13 @@ from gitbook_nb.errors import (
     RateLimitedError,
     ServerError,
 )
-from gitbook_nb.protocol.tokens import MASK
-from gitbook_nb.api._transport import escape_snippet
+from gitbook_nb.protocol.tokens import MASK, Secret
 
 __all__ = [
     "RateLimit",
     "Response",
     "error_for",
+    "mask_text",
     "parse_json",
     "parse_rate_limit",
     "retry_after_seconds",
@@ -101,22 +104,43 @@ def retry_after_seconds(headers: Mapping[str, str], *, wall: float) -> float | N
     return None
 
 
-def _masked(body: bytes, secret: str | None) -> bytes:
-    """``body`` with the token in use masked, *before* a snippet is cut: cutting first could
+#: The live secrets of a call: Secrets (revealed only here, to compare) or None.
+Live = Iterable["Secret | str | None"]
+
+
+def _plain(live: Live) -> list[str]:
+    out = []
+    for value in live:
+        text = value.reveal() if isinstance(value, Secret) else value
+        if text and len(text) >= 4:  # a shorter "secret" would mask ordinary words
+            out.append(text)
+    return out
+
+
+def _masked(body: bytes, live: Live) -> bytes:
+    """``body`` with every live secret masked, *before* a snippet is cut: cutting first could
     keep a prefix of a token that straddles the cut (E2)."""
-    if secret and len(secret) >= 4:
-        return body.replace(secret.encode(), MASK.encode())
+    for text in _plain(live):
+        body = body.replace(text.encode(), MASK.encode())
     return body
 
 
+def mask_text(text: str, live: Live) -> str:
+    """``text`` (a reason phrase, a header, a code) with every live secret masked (E2)."""
+    for secret in _plain(live):
+        text = text.replace(secret, MASK)
+    return text
+
+
 def parse_json(
-    status: int, body: bytes, *, label: str, secret: str | None = None
+    status: int, body: bytes, *, label: str, live: Live = (), secret: str | None = None
 ) -> tuple[Any, InvalidResponseError | None]:
     """D8: ``(data, None)``, or ``(None, error)`` with the status and an escaped snippet.
 
     Returns the error instead of raising it so the caller raises outside any ``except`` block
-    (a clean ``__context__``, never a raw JSONDecodeError). ``secret`` (the token in use) is
-    masked in the snippet, should a proxy or debug page echo the request headers (E2).
+    (a clean ``__context__``, never a raw JSONDecodeError). ``live`` secrets (and ``secret``,
+    the older spelling) are masked in the snippet, should a proxy or debug page echo the request
+    headers (E2).
     """
     if not body.strip():
         return None, None
@@ -124,8 +148,9 @@ def parse_json(
         return jsonlib.loads(body), None
     except (ValueError, RecursionError):
         pass
+    live = (*live, secret)
     return None, InvalidResponseError(
-        f"{label}: the answer ({status}) is not JSON: {escape_snippet(_masked(body, secret))!s}",
+        f"{label}: the answer ({status}) is not JSON: {escape_snippet(_masked(body, live))!s}",
         status=status,
         hint="the server sent something else (an HTML error page, a proxy?); check the API URL",
     )
@@ -186,17 +211,22 @@ def error_for(
     method: str,
     path: str,
     retry_after: float | None = None,
+    live: Live = (),
     secret: str | None = None,
 ) -> APIError:
-    """Map an error answer onto the error tree (E2: no secret in the message)."""
-    text, code = _api_message(_masked(body, secret))
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, MASK)
-    text = escape_snippet(text)
+    """Map an error answer onto the error tree (E2: no live secret anywhere in it).
+    ``live``: the call's secrets (``secret``: one more, the older spelling)."""
+    live = (*live, secret)
+    text, code = _api_message(_masked(body, live))
+    text = escape_snippet(mask_text(text, live))
+    if isinstance(code, str):
+        code = escape_snippet(mask_text(code, live), 64)
+    elif not isinstance(code, (int, type(None))) or isinstance(code, bool):
+        code = escape_snippet(mask_text(str(code), live), 64)
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
-        phrase = escape_snippet(reason, 40)
+        phrase = escape_snippet(mask_text(reason, live), 40)
     message = f"{method} {path}: {status} {phrase}" + (f": {text}" if text else "")
     kw: dict[str, Any] = {
         "status": status,
@@ -207,7 +237,7 @@ def error_for(
     if status == 401:
         return AuthenticationError(message, **kw)
     if status == 403:
-        scope = missing_scope(text, headers.get("WWW-Authenticate", ""))
+        scope = missing_scope(text, mask_text(headers.get("WWW-Authenticate", ""), live))
         hint = (
             f"the token lacks the scope {scope}; sign in again asking for it"
             if scope

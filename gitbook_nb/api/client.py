@@ -1,17 +1,18 @@
 """The HTTP client: one keep-alive ``requests.Session`` per Client, safe to share between threads.
 
 What it guarantees (SECURITY.md D): the bearer token goes only in the ``Authorization`` header
-and only to the host it was issued for (D3); paths are joined safely (D4, in
-:mod:`~gitbook_nb.api._transport`); every call has connect/read timeouts, an overall deadline and a
-body cap (D6); GET/HEAD are retried on 429/502/503/504 and connection errors with backoff and a
-capped ``Retry-After`` (D7); a 401 asks the session once for a fresh token and never loops
-(D5); both error shapes map onto the error tree with clean messages (E2, D8).
+and only to the host it was issued for (D3); paths are joined safely (D4, ``_paths``); every
+call has connect/read timeouts, an overall deadline and a body cap (D6); GET/HEAD are retried
+on 429/502/503/504 and connection errors with backoff and a capped ``Retry-After`` (D7); the
+token comes from an auth flow (:mod:`gitbook_nb.api.auth`), which alone decides what a 401
+means: one retry with a renewed token, never a loop (D5); both error shapes map onto the error
+tree with clean messages, every live secret masked (E2, D8).
 
 Why a hand-written retry loop rather than ``urllib3.Retry``: Retry honours ``Retry-After`` up to
 six hours by default (PITFALLS), knows nothing of our overall deadline, of the 401-refresh step or
 of failing fast with ``RateLimitedError.retry_after``, and retries inside urllib3 where the
-response is no longer ours to cap. The loop below is ~60 lines and fully driven by injectable
-``sleep``/``clock``/``rng`` so tests run without waiting.
+response is no longer ours to cap. The loop below is driven by injectable ``sleep``/``clock``/
+``rng`` and an injectable transport (``api.mock.MockTransport``), so tests run without waiting.
 
 Redirects are never followed by requests (``allow_redirects=False``): requests drops the
 Authorization header across hosts but keeps custom headers and resends POST bodies on 307/308
@@ -26,39 +27,33 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
-from gitbook_nb.api.answers import RateLimit, Response, error_for, parse_json, parse_rate_limit
-from gitbook_nb.api.answers import retry_after_seconds as _retry_after
-from gitbook_nb.protocol.config import Settings, default_user_agent, is_sandbox
-from gitbook_nb.errors import (
-    APIError,
-    ConfigError,
-    InvalidResponseError,
-    RequestTimeoutError,
-    UnsafeRequestError,
-)
-from gitbook_nb.api.pagination import Pages
-from gitbook_nb.protocol.tokens import Token
-from gitbook_nb.api._transport import (
-    Failure,
+from gitbook_nb.api._oauth_send import send_spec
+from gitbook_nb.api._paths import (
     check_same_origin,
     escape_snippet,
     join_path,
-    send_once,
+    redirect_target,
     token_host_matches,
 )
+from gitbook_nb.api._transport import Failure, RequestsTransport, Transport, new_session
+from gitbook_nb.api.answers import RateLimit, Response, error_for, parse_json, parse_rate_limit
+from gitbook_nb.api.answers import retry_after_seconds as _retry_after
+from gitbook_nb.api.auth import Auth, AuthRequest
+from gitbook_nb.api.pagination import Pages
+from gitbook_nb.errors import APIError, ConfigError, RequestTimeoutError, UnsafeRequestError
+from gitbook_nb.protocol.config import Settings, default_user_agent, is_sandbox
+from gitbook_nb.protocol.tokens import Secret, Token
 from gitbook_nb.protocol.urls import validate_base_url
 
 if TYPE_CHECKING:
     from gitbook_nb.protocol.oauth import HTTPRequestSpec
 
-__all__ = ["Client", "RateLimit", "Response"]
+__all__ = ["Client", "RateLimit", "Response", "new_session"]
 
 log = logging.getLogger(__name__)
 
@@ -74,35 +69,24 @@ _RESERVED_HEADERS = {"authorization", "proxy-authorization", "cookie", "host", "
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
-def _no_token() -> Token | None:
-    return None
-
-
-def new_session(pool_size: int = 16) -> requests.Session:
-    """A session with no cookie memory (the API needs none) and a pool big enough for G2."""
-    session = requests.Session()
-    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.verify = True  # D2
-    return session
+_NO_AUTH = Auth()
 
 
 class Client:
     """Authenticated calls to one API base URL. See the module docstring for the guarantees.
 
-    ``token_getter`` is asked for the token before every call (so a token rotated by another
-    thread is picked up, G2); ``on_unauthorized(token)`` is called at most once per call on a 401
-    and returns a fresh token or None (D5).
+    ``auth`` runs one flow per call (:class:`~gitbook_nb.api.auth.GrantAuth` for a kernel's
+    sign-in, :class:`~gitbook_nb.api.auth.BearerAuth` for one fixed token); a call may pass its
+    own. ``transport`` sends one request (a :class:`~gitbook_nb.api.mock.MockTransport` in
+    tests); by default a keep-alive ``requests.Session`` (``session``, if given).
     """
 
     def __init__(
         self,
         settings: Settings,
         *,
-        token_getter: Callable[[], Token | None] = _no_token,
-        on_unauthorized: Callable[[Token], Token | None] | None = None,
+        auth: Auth | None = None,
+        transport: Transport | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -119,10 +103,10 @@ class Client:
             raise ConfigError("the API URL must not contain a query string (?...)")
         self.settings = settings
         self._api_url = settings.api_url.rstrip("/")
-        self._token_getter = token_getter
-        self._on_unauthorized = on_unauthorized
-        self._session = session if session is not None else new_session()
-        self._owns_session = session is None
+        self.auth = auth if auth is not None else _NO_AUTH
+        self._transport: Transport = (
+            transport if transport is not None else RequestsTransport(session)
+        )
         self._sleep, self._clock, self._wall, self._rng = sleep, clock, wall, rng
         self._user_agent = settings.user_agent or default_user_agent()
         self._lock = threading.Lock()  # guards _rate_limit, the only state shared across calls
@@ -138,8 +122,7 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        if self._owns_session:
-            self._session.close()
+        self._transport.close()
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -202,9 +185,11 @@ class Client:
         data: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         allow_url: bool = False,
+        auth: Auth | None = None,
     ) -> Response:
         """One API call. ``path_or_url`` is a path such as ``/user`` (D4); a full URL is
-        accepted only with ``allow_url=True`` (pagination links) and only same-origin (D3)."""
+        accepted only with ``allow_url=True`` (pagination links) and only same-origin (D3).
+        ``auth`` replaces the client's auth flow for this call only."""
         method = str(method).upper()
         if method not in METHODS:
             raise UnsafeRequestError(
@@ -213,7 +198,14 @@ class Client:
             )
         url, rel = self._target(path_or_url, allow_url)
         return self._call(
-            method, url, rel, params=params, json=json, data=data, headers=self._headers(headers)
+            method,
+            url,
+            rel,
+            params=params,
+            json=json,
+            data=data,
+            headers=self._headers(headers),
+            auth=auth if auth is not None else self.auth,
         )
 
     def _call(
@@ -226,28 +218,29 @@ class Client:
         json: Any,
         data: Any,
         headers: dict[str, str],
+        auth: Auth,
     ) -> Response:
         s = self.settings
         label = f"{method} {rel}"
         started = self._clock()
         deadline = started + s.deadline
-        token = self._token_getter()
+        flow = auth.auth_flow(AuthRequest(method, url))
+        request = next(flow)  # the token to send (a refresh ahead of expiry happens here)
         idempotent = method in IDEMPOTENT
-        refreshed = read_timeout_retried = False
-        retries = redirects = 0
+        read_timeout_retried = False
+        retries = redirects = resent = 0
         while True:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise RequestTimeoutError(
                     f"{label}: the overall deadline of {s.deadline:g} s passed"
                 ) from None
-            out = send_once(
-                self._session,
+            out = self._transport.send(
                 method,
                 url,
                 label=label,
                 headers=headers,
-                bearer=self._bearer_for(token, url, label),
+                bearer=self._bearer_for(request.token, url, label),
                 params=params,
                 json=json,
                 data=data,
@@ -279,15 +272,18 @@ class Client:
             if status in REDIRECTS:
                 redirects += 1
                 url = self._redirect(
-                    method, url, out.headers.get("Location"), status, label, redirects
+                    method, url, out.headers.get("Location"), status, label, redirects, request
                 )
                 params = None  # the Location carries its own query
                 continue
-            if status == 401 and token is not None and not refreshed and self._on_unauthorized:
-                refreshed = True  # D5: ask once, never loop
-                new = self._on_unauthorized(token)
-                if new is not None and new.access_token != token.access_token:
-                    token = new
+            if status == 401 and resent == 0:
+                # The flow decides (D5): a renewed token to resend once, or the end.
+                try:
+                    request = flow.send(status)
+                except StopIteration:
+                    pass
+                else:
+                    resent += 1
                     continue
             wait: float | None = None
             if status in RETRY_STATUSES:
@@ -301,17 +297,19 @@ class Client:
                     if self._pause(pause, deadline, label, f"status {status}"):
                         retries += 1
                         continue
+            if status == 401 and resent:
+                try:  # the resent request was refused too: the flow forgets that token
+                    flow.send(status)
+                except StopIteration:
+                    pass
+            elif status != 401:
+                flow.close()
             if status >= 400:
-                raise self._error(out, method, rel, token, wait) from None
+                raise self._error(out, method, rel, request, wait) from None
             body, bad = (
                 (None, None)
                 if method == "HEAD"
-                else parse_json(
-                    status,
-                    out.body,
-                    label=label,
-                    secret=token.access_token.reveal() if token is not None else None,
-                )
+                else parse_json(status, out.body, label=label, live=self._live(request.token))
             )
             if bad is not None:
                 raise bad from None
@@ -319,8 +317,14 @@ class Client:
                 method, rel, url, status, out.headers, body, self._clock() - started, rate_limit
             )
 
+    def _live(self, token: Token | None) -> tuple[Secret | None, ...]:
+        """The secrets a server could echo back: masked in anything it says (E2)."""
+        if token is None:
+            return (self.settings.client_secret,)
+        return (token.access_token, token.refresh_token, self.settings.client_secret)
+
     def _error(
-        self, out: Any, method: str, rel: str, token: Token | None, wait: float | None
+        self, out: Any, method: str, rel: str, request: AuthRequest, wait: float | None
     ) -> APIError:
         err = error_for(
             out.status,
@@ -330,14 +334,10 @@ class Client:
             method=method,
             path=rel,
             retry_after=wait,
-            secret=token.access_token.reveal() if token is not None else None,
+            live=self._live(request.token),
         )
-        if out.status == 401:
-            err.hint = (
-                "no token was sent: log in first (%gitbook login)"
-                if token is None
-                else "the token was refused and has been cleared; log in again (%gitbook login)"
-            )
+        if out.status == 401 and request.note:
+            err.hint = request.note  # what happened to the token, in the flow's words
         return err
 
     def _backoff(self, retries: int) -> float:
@@ -354,26 +354,17 @@ class Client:
         return True
 
     def _redirect(
-        self, method: str, url: str, location: str | None, status: int, label: str, count: int
-    ) -> str:
+        self, method: str, url: str, location: str | None, status: int, label: str, count: int,
+        request: AuthRequest,
+    ) -> str:  # fmt: skip
         if method not in IDEMPOTENT:
             raise UnsafeRequestError(
                 f"{label}: the API answered {status} (a redirect); a {method} is never resent",
                 hint="check the API URL",
             )
-        if not location:
-            raise InvalidResponseError(
-                f"{label}: a {status} redirect without a Location", status=status
-            )
         if count > MAX_REDIRECTS:
             raise UnsafeRequestError(f"{label}: more than {MAX_REDIRECTS} redirects")
-        # Location is the server's text joined onto the URL we asked for, then origin-checked:
-        # anything on another scheme, host or port is not followed with the token (D3).
-        target = urljoin(url, location.strip())
-        check_same_origin(target, url, what=f"{label}: the redirect")
-        if re.search(r"[\x00-\x20\x7f\\]", target):
-            raise UnsafeRequestError(f"{label}: the redirect address has unsafe characters")
-        return target
+        return redirect_target(url, location, status, label, self._live(request.token))
 
     # ----------------------------------------------------------- pagination
     def pages(
@@ -394,45 +385,15 @@ class Client:
 
     # ------------------------------------------------------- OAuth requests
     def send_spec(
-        self,
-        spec: HTTPRequestSpec,
-        *,
-        max_body: int | None = None,
+        self, spec: HTTPRequestSpec, *, max_body: int | None = None
     ) -> tuple[int, dict[str, str], bytes]:
-        """Send a token / registration / revocation / discovery request built by ``oauth`` (C3).
-
-        No redirects (a 307 would resend the secret or code elsewhere), never retried, timeouts
-        and the token body cap apply; any status is returned for ``oauth`` to judge.
-        """
-        method = spec.method.upper()
-        validate_base_url(spec.url, what="OAuth endpoint")
-        parts = urlsplit(spec.url)
-        label = f"{method} {parts.netloc}{parts.path or '/'}"
-        s = self.settings
-        cap = s.token_max_body if max_body is None else max_body
-        out = send_once(
-            self._session,
-            method,
-            spec.url,
-            label=label,
-            headers={"User-Agent": self._user_agent, **spec.headers},
-            bearer=None,
-            json=spec.json,
-            data=spec.form,
-            timeout=(s.connect_timeout, s.read_timeout),
-            max_body=cap,
-            deadline=self._clock() + s.deadline,
+        """Send a token / registration / revocation / discovery request built by ``oauth``
+        (C3: no redirects, never retried); see :func:`gitbook_nb.api._oauth_send.send_spec`."""
+        return send_spec(
+            self._transport,
+            spec,
+            settings=self.settings,
+            user_agent=self._user_agent,
             clock=self._clock,
+            max_body=max_body,
         )
-        if isinstance(out, Failure):
-            if out.error is None:
-                raise KeyboardInterrupt from None
-            raise out.error from None
-        log.debug("%s -> %s (%d bytes)", label, out.status, len(out.body))
-        if 300 <= out.status < 400:
-            raise UnsafeRequestError(
-                f"{label}: the OAuth server answered with a redirect ({out.status}); "
-                "refusing to resend credentials",
-                hint="check the OAuth endpoint URLs",
-            )
-        return out.status, dict(out.headers), out.body

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from gitbook_nb.api._transport import check_same_origin
+from gitbook_nb.api._paths import check_same_origin
 from gitbook_nb.errors import GitBookError, UnsafeRequestError
 from gitbook_nb.protocol import envelopes
 

@@ -1,7 +1,11 @@
-"""API calls of the kernel session: request, paginate, prepare (dry run), history.
+"""API calls of the kernel session: request, paginate, prepare (dry run), whoami, history.
 
-Split from ``session.py`` (one concept per module): the session owns settings and tokens, this
-mixin turns them into authenticated calls that return :class:`~gitbook_nb.display.result.Result`.
+:class:`Calls` is one part of the kernel session (composed, not mixed in). It owns one
+keep-alive client per resolved settings, each authenticated by a
+:class:`~gitbook_nb.api.auth.GrantAuth` over the token keeper: every rule about refreshing,
+retrying after a 401 and forgetting a dead token lives in that flow, none here. A call only
+checks that there is a sign-in at all (one clear line before anything is sent) and writes
+history.
 """
 
 from __future__ import annotations
@@ -10,17 +14,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gitbook_nb.api.auth import Auth, Flights, GrantAuth
 from gitbook_nb.display.result import Result
-from gitbook_nb.errors import AuthenticationError, GitBookError, NotLoggedInError
-from gitbook_nb.protocol import envelopes
-from gitbook_nb.protocol.tokens import MASK, Token
+from gitbook_nb.errors import GitBookError, NotLoggedInError
+from gitbook_nb.kernel._keeper import KeeperSource, TokenKeeper
+from gitbook_nb.protocol import config, envelopes
+from gitbook_nb.protocol.tokens import MASK
 
-if TYPE_CHECKING:
-    from gitbook_nb.protocol import config
+__all__ = ["HISTORY_LIMIT", "Calls", "envelope_items", "envelope_total", "normalise_user"]
 
 HISTORY_LIMIT = 1000
+NOT_SIGNED_IN = "not signed in: finish the login above, or set GITBOOK_TOKEN"
 
 
 def envelope_items(data: Any) -> list | None:
@@ -37,79 +43,65 @@ def has_next_page(data: Any) -> bool:
     return env is not None and env.has_more
 
 
-class CallsMixin:
-    """Authenticated calls. Expects the session's ``settings``, ``_fresh_token``,
-    ``_on_unauthorized``, ``token_for`` and ``_lock``."""
+def normalise_user(data: Any) -> dict[str, Any]:
+    """One shape for both APIs' user objects (current ``displayName``, legacy ``name``)."""
+    if not isinstance(data, dict):
+        raise GitBookError("the API answered the user request with something that is not a user")
+    name = data.get("displayName") or data.get("name") or data.get("username") or data.get("id")
+    return {
+        "name": name,
+        "id": data.get("id"),
+        "username": data.get("username"),
+        "email": data.get("email"),
+    }
 
-    _lock: threading.RLock
-    _clock: Callable[[], float]
 
-    if TYPE_CHECKING:
+class Calls:
+    """Authenticated calls that return :class:`~gitbook_nb.display.result.Result`."""
 
-        @property
-        def settings(self) -> config.Settings: ...
-
-    def _init_calls(self) -> None:
+    def __init__(
+        self,
+        keeper: TokenKeeper,
+        *,
+        settings: Callable[[], config.Settings],
+        clock: Callable[[], float],
+    ) -> None:
+        self._keeper = keeper
+        self._settings = settings
+        self._clock = clock
+        self._flights = Flights()  # one refresh in flight per grant, across every client
+        self._lock = threading.Lock()
+        self._clients: dict[config.Settings, Any] = {}
         self._history: deque[dict[str, Any]] = deque(maxlen=HISTORY_LIMIT)
-        self._clients: dict[Any, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"<Calls clients={len(self._clients)} history={len(self._history)}>"
 
     # ---------------------------------------------------------------- clients
     def client_for(self, s: config.Settings) -> Any:
         """One keep-alive client per resolved settings (a new profile gets its own)."""
-        with self._lock:
-            client = self._clients.get(s)
-            if client is None:
-                from gitbook_nb.api.client import Client
+        client = self._clients.get(s)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(s)
+                if client is None:
+                    from gitbook_nb.api.client import Client
 
-                client = Client(
-                    s,
-                    token_getter=lambda: self._fresh_token(s),  # type: ignore[attr-defined]
-                    on_unauthorized=lambda tok: self._on_unauthorized(s, tok),  # type: ignore[attr-defined]
-                )
-                self._clients[s] = client
-            return client
+                    auth = GrantAuth(
+                        KeeperSource(self._keeper, s), flights=self._flights, clock=self._clock
+                    )
+                    client = self._clients[s] = Client(s, auth=auth)
+        return client
 
     def close(self) -> None:
-        """Close HTTP sessions and stop a sandbox this session started."""
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}
         for c in clients:
             c.close()
-        sb = getattr(self, "_sandbox", None)
-        if sb is not None:
-            sb.stop()
-            self._sandbox = None
 
-    def _failed(self, s: config.Settings, err: GitBookError, used: Token, since: float) -> Any:
-        """The history status of a failed call. A 401 that survived the one refresh the client
-        tries means the token this call used (or got by refreshing) is dead: forget it (D5)."""
-        if isinstance(err, AuthenticationError):
-            cur = self.token_for(s)  # type: ignore[attr-defined]
-            if (
-                cur is not None
-                and cur.source != "env"
-                and (cur is used or cur.obtained_at >= since)
-            ):
-                self._drop_token(s, cur)  # type: ignore[attr-defined]
-        return getattr(err, "status", None) or "error"
-
-    def _require_token(self, s: config.Settings) -> Token:
-        tok = self.token_for(s)  # type: ignore[attr-defined]
-        if tok is None:
-            raise NotLoggedInError("not signed in: finish the login above, or set GITBOOK_TOKEN")
-        return tok
-
-    def _whoami_with(self, s: config.Settings, tok: Token) -> dict[str, Any]:
-        """Ask the API who ``tok`` belongs to, with that token only (a throwaway client)."""
-        from gitbook_nb.api.client import Client
-
-        client = Client(s, token_getter=lambda: tok)
-        try:
-            path = "/user" if s.flow == "current" else "/account"
-            data = client.request("GET", path).data
-        finally:
-            client.close()
-        return normalise_user(data)
+    def _require(self, s: config.Settings) -> None:
+        if self._keeper.grant(s) is None:
+            raise NotLoggedInError(NOT_SIGNED_IN)
 
     # ---------------------------------------------------------------- calls
     def request(
@@ -121,16 +113,15 @@ class CallsMixin:
         json: Any = None,
         settings: config.Settings | None = None,
     ) -> Result:
-        s = settings or self.settings
-        used = self._require_token(s)
-        since = self._clock()
+        s = settings or self._settings()
+        self._require(s)
         started = time.monotonic()
         status: int | str = "error"
         try:
             resp = self.client_for(s).request(method, path, params=params, json=json)
             status = resp.status
         except GitBookError as err:
-            status = self._failed(s, err, used, since)
+            status = getattr(err, "status", None) or "error"
             raise
         finally:
             self._record(method, path, status, 1, time.monotonic() - started)
@@ -144,6 +135,23 @@ class CallsMixin:
             rate_limit=resp.rate_limit,
         )
 
+    def whoami(self, s: config.Settings, auth: Auth | None = None) -> dict[str, Any]:
+        """Who the token belongs to (``auth``: check another token than the kept one)."""
+        if auth is None:
+            self._require(s)
+        path = "/user" if s.flow == "current" else "/account"
+        started = time.monotonic()
+        status: int | str = "error"
+        try:
+            resp = self.client_for(s).request("GET", path, auth=auth)
+            status = resp.status
+        except GitBookError as err:
+            status = getattr(err, "status", None) or "error"
+            raise
+        finally:
+            self._record("GET", path, status, 1, time.monotonic() - started)
+        return normalise_user(resp.data)
+
     def paginate(
         self,
         path: str,
@@ -155,9 +163,8 @@ class CallsMixin:
         settings: config.Settings | None = None,
     ) -> Result:
         """Walk every page of either envelope into one Result (stops at ``max_pages``)."""
-        s = settings or self.settings
-        used = self._require_token(s)
-        since = self._clock()
+        s = settings or self._settings()
+        self._require(s)
         cap = max_pages if max_pages is not None else s.max_pages
         query = dict(params or {})
         if limit is not None:
@@ -182,7 +189,7 @@ class CallsMixin:
                 if progress is not None:
                     progress(pages, len(items), total)
         except GitBookError as err:
-            status = self._failed(s, err, used, since)
+            status = getattr(err, "status", None) or "error"
             raise
         finally:
             self._record("GET", path, status, pages, time.monotonic() - started)
@@ -213,7 +220,7 @@ class CallsMixin:
         settings: config.Settings | None = None,
     ) -> dict[str, Any]:
         """The request a call would send, with the Authorization header masked; sends nothing."""
-        s = settings or self.settings
+        s = settings or self._settings()
         url = self.client_for(s).build_url(path, params)
         headers = {
             "User-Agent": s.user_agent,
@@ -240,7 +247,7 @@ class CallsMixin:
     def history(self) -> list[dict[str, Any]]:
         return list(self._history)
 
-    def _rate_limit_text(self) -> str | None:
+    def rate_limit_text(self) -> str | None:
         with self._lock:
             clients = list(self._clients.values())
         for c in clients:
@@ -248,16 +255,3 @@ class CallsMixin:
             if rl is not None:
                 return f"{rl.remaining}/{rl.limit} left"
         return None
-
-
-def normalise_user(data: Any) -> dict[str, Any]:
-    """One shape for both APIs' user objects (current ``displayName``, legacy ``name``)."""
-    if not isinstance(data, dict):
-        raise GitBookError("the API answered the user request with something that is not a user")
-    name = data.get("displayName") or data.get("name") or data.get("username") or data.get("id")
-    return {
-        "name": name,
-        "id": data.get("id"),
-        "username": data.get("username"),
-        "email": data.get("email"),
-    }

@@ -1,9 +1,16 @@
-"""Signing in and keeping the token fresh: the login half of the kernel session.
+"""Signing in and out: begin/finish a login, personal tokens, logout with revocation.
 
-Split from ``session.py`` (one concept per module). ``SignInMixin`` expects the session's
-settings, token bookkeeping (``token_for``, ``_save_token``, ``_drop_token``, ``_env_token``),
-``client_for``, ``_lock``, ``_clock`` and the pending-flow fields. Every failure leaves the
-previous token in place: a new token is saved only after the whole exchange succeeded.
+:class:`Login` is one part of the kernel session (composed, not mixed in). What it guarantees:
+
+* A pending flow is *spent* under a lock: the pasted address is checked and the flow marked
+  used by one caller at a time, so the code is sent at most once even when several threads
+  (a listener and a click, or eight concurrent ``finish_login`` calls) bring the same address.
+* A failed login keeps the previous sign-in: a grant is kept only after the whole exchange
+  succeeded, and kept all or nothing (:class:`~gitbook_nb.kernel._keeper.TokenKeeper`).
+* Secrets die at the door: the pasted address, a getpass'd token and the client secret are
+  wrapped in :class:`Secret` as they arrive, and every failure is raised from a frame that no
+  longer holds a plain token, code, secret or token answer (``%xmode Verbose`` prints them).
+* Logout forgets every grant of the API (F4) and revokes each at its own issuer.
 """
 
 from __future__ import annotations
@@ -12,106 +19,77 @@ import getpass
 import re
 import threading
 import warnings
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from gitbook_nb.protocol import config
-from gitbook_nb.protocol import oauth
+from gitbook_nb.api.auth import BearerAuth
 from gitbook_nb.errors import ConfigError, FlowUsedError, GitBookError, LoginError
+from gitbook_nb.kernel._grants import PAT_CLIENT_ID, Grant
+from gitbook_nb.kernel._issuers import Issuers, clean
+from gitbook_nb.kernel._keeper import TokenKeeper
+from gitbook_nb.protocol import config, oauth
 from gitbook_nb.protocol.tokens import Secret, Token
-from gitbook_nb.protocol.urls import host_key as host_of
+from gitbook_nb.protocol.urls import host_key, validate_redirect_uri
+
+__all__ = ["PAT_CLIENT_ID", "PASTE_REDIRECT_URI", "Login"]
 
 # RFC 6750 b64token: what a bearer token may look like on the wire.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-PAT_CLIENT_ID = "personal-access-token"
 PASTE_REDIRECT_URI = "http://127.0.0.1/callback"
+REFUSED_PAT = "the token was refused; nothing was kept and any earlier sign-in stays"
 
 
-def needed(value: str | None, name: str) -> str:
-    if not value:
-        raise ConfigError(
-            f"the setting {name} is needed for this flow",
-            hint=f"configure({name}=...) or choose a profile that has it",
-        )
-    return value
+def _wrap(value: str | Secret | None) -> Secret | None:
+    """A Secret with ASCII whitespace trimmed, or None; no local ever holds the plain text."""
+    if value is None:
+        return None
+    return Secret(Secret(value).reveal().strip(" \t\r\n")) or None
 
 
-class SignInMixin:
-    """begin/finish a login, personal tokens, logout with revocation, refresh (D5)."""
+class Login:
+    """begin/finish, personal tokens, logout. ``who(settings, auth)`` asks the API who a token
+    belongs to (the session's call, through ``auth``)."""
 
-    _lock: threading.RLock
-    _clock: Callable[[], float]
-    _pending: oauth.PendingFlow | None
-    _pending_settings: config.Settings | None
-    _endpoints: dict[str, oauth.Endpoints]
-    _registered: dict[tuple[str, str], str]
-    _who: dict[str, dict[str, Any]]
-    _sandbox: Any
+    def __init__(
+        self,
+        keeper: TokenKeeper,
+        issuers: Issuers,
+        *,
+        who: Callable[[config.Settings, Any], dict[str, Any]],
+        clock: Callable[[], float],
+        sandbox_redirect: Callable[[config.Settings, str], None],
+    ) -> None:
+        self._keeper = keeper
+        self._issuers = issuers
+        self._who = who
+        self._clock = clock
+        self._sandbox_redirect = sandbox_redirect
+        self._lock = threading.Lock()  # spends a flow: one caller at a time
+        self.pending: oauth.PendingFlow | None = None
+        self._pending_settings: config.Settings | None = None
 
-    if TYPE_CHECKING:  # provided by KernelSession / CallsMixin
+    def __repr__(self) -> str:
+        return f"<Login pending={self.pending is not None}>"
 
-        @property
-        def settings(self) -> config.Settings: ...
-        def settings_with(self, overrides: Mapping[str, Any] | None) -> config.Settings: ...
-        def client_for(self, s: config.Settings) -> Any: ...
-        def token_for(self, s: config.Settings) -> Token | None: ...
-        def _is_sandbox(self, s: config.Settings) -> bool: ...
-        def _save_token(self, s: config.Settings, token: Token) -> None: ...
-        def _drop_token(self, s: config.Settings, token: Token) -> None: ...
-        def _env_token(self, s: config.Settings) -> Token | None: ...
-        def _whoami_with(self, s: config.Settings, tok: Token) -> dict[str, Any]: ...
-
-    # ---------------------------------------------------------------- login
-    def needs_client_secret(self, settings: config.Settings | None = None) -> bool:
-        s = settings or self.settings
+    # ---------------------------------------------------------------- begin
+    def needs_client_secret(self, s: config.Settings) -> bool:
         return s.flow == "legacy" and not s.client_secret
 
-    def _endpoints_for(self, s: config.Settings) -> oauth.Endpoints:
-        if s.flow == "legacy":
-            return oauth.Endpoints(
-                authorize=needed(s.authorize_url, "authorize_url"),
-                token=needed(s.token_url, "token_url"),
-            )
-        issuer = needed(s.oauth_url, "oauth_url")
-        if issuer not in self._endpoints:
-            status, headers, body = self.client_for(s).send_spec(
-                oauth.HTTPRequestSpec(
-                    "GET", oauth.discovery_url(issuer), {"Accept": "application/json"}
-                ),
-                max_body=s.token_max_body,
-            )
-            self._endpoints[issuer] = oauth.parse_discovery(status, headers, body, issuer=issuer)
-        return self._endpoints[issuer]
+    def preferred_redirect(self, s: config.Settings) -> str | None:
+        """The loopback redirect a listener should bind to reuse a registration: only for the
+        current flow with a dynamically registered client and no configured redirect."""
+        if s.flow != "current" or s.client_id or s.redirect_uri:
+            return None
+        return self._issuers.preferred_redirect(s.oauth_url)
 
-    def _client_id_for(self, s: config.Settings, ep: oauth.Endpoints, redirect_uri: str) -> str:
-        if s.client_id:
-            return s.client_id
-        if s.flow == "legacy":
-            raise ConfigError(
-                "the legacy web flow needs a client id",
-                hint="set GITBOOK_CLIENT_ID or configure(client_id=...)",
-            )
-        key = (needed(s.oauth_url, "oauth_url"), redirect_uri)
-        if key not in self._registered:  # RFC 7591, cached per issuer for the kernel's life
-            if not ep.registration:
-                raise ConfigError(
-                    "this OAuth server offers no dynamic registration",
-                    hint="configure(client_id=...) with a registered app",
-                )
-            spec = oauth.build_registration_request(ep, redirect_uris=[redirect_uri])
-            status, headers, body = self.client_for(s).send_spec(spec, max_body=s.token_max_body)
-            self._registered[key] = oauth.parse_registration_response(status, headers, body)
-        return self._registered[key]
-
-    def begin_login(
+    def begin(
         self,
+        s: config.Settings,
         *,
         redirect_uri: str | None = None,
         browser_url: Callable[[str], str] | None = None,
-        **overrides: Any,
     ) -> oauth.PendingFlow:
-        """Start a login and return its pending flow; any older pending flow is cancelled (A2)."""
-        s = self.settings_with(overrides)
+        """Start a login and return its pending flow; an older pending flow is cancelled (A2)."""
         redirect = redirect_uri or s.redirect_uri
         if not redirect and s.flow == "current":
             # Paste mode with a public client: the browser lands on a loopback address where
@@ -122,13 +100,10 @@ class SignInMixin:
                 "no redirect URI is configured",
                 hint="set GITBOOK_REDIRECT_URI or configure(redirect_uri=...)",
             )
-        from gitbook_nb.protocol.urls import validate_redirect_uri
-
         redirect = validate_redirect_uri(redirect)
-        ep = self._endpoints_for(s)
-        client_id = self._client_id_for(s, ep, redirect)
-        if self._is_sandbox(s) and s.flow == "legacy":
-            self._sandbox.register_redirect_uri(redirect)  # stands in for the app's settings page
+        ep = self._issuers.for_login(s)
+        client_id = self._client_id(s, ep, redirect)
+        self._sandbox_redirect(s, redirect)
         flow = oauth.start_login(
             flow=s.flow,
             endpoints=ep,
@@ -140,171 +115,141 @@ class SignInMixin:
         if browser_url is not None:
             flow.authorize_url = browser_url(flow.authorize_url)
         with self._lock:
-            if self._pending is not None:
-                self._pending.cancel()
-            self._pending, self._pending_settings = flow, s
+            if self.pending is not None:
+                self.pending.cancel()
+            self.pending, self._pending_settings = flow, s
         return flow
 
-    @property
-    def pending(self) -> oauth.PendingFlow | None:
-        return self._pending
+    def _client_id(self, s: config.Settings, ep: oauth.Endpoints, redirect: str) -> str:
+        if s.client_id:  # a registered app (legacy) or a pre-registered client (current)
+            return s.client_id
+        if s.flow == "legacy":
+            raise ConfigError(
+                "the legacy web flow needs a client id",
+                hint="set GITBOOK_CLIENT_ID or configure(client_id=...)",
+            )
+        issuer = s.oauth_url or ""
+        self._issuers.learn(self._keeper.grants(s))
+        return self._issuers.client_id(issuer, ep, redirect)
 
-    def finish_login(
+    # ---------------------------------------------------------------- finish
+    def finish(
         self,
-        text: str,
+        text: str | Secret,
         *,
         flow: oauth.PendingFlow | None = None,
         client_secret: Secret | str | None = None,
     ) -> Token:
-        """Check the pasted answer, exchange the code, keep the token. Failure keeps the old one."""
-        with self._lock:
-            current, s = self._pending, self._pending_settings
-        flow = flow if flow is not None else current
-        if flow is not None and flow is not current and not flow.used:
-            flow.cancel()
-            raise FlowUsedError(
-                "this login was replaced by a newer one", hint="use the most recent login link"
-            )
-        if flow is not None and s is not None and s.flow == "legacy":
-            secret = client_secret if client_secret is not None else s.client_secret
-            if not secret:
-                raise LoginError(
-                    "the legacy web flow needs the app's client secret",
-                    hint="set GITBOOK_CLIENT_SECRET or enter it when asked",
-                )
-            secret = Secret(secret) if isinstance(secret, str) else secret
-        else:
-            secret = None
-        code = oauth.parse_paste(flow, text, now=self._clock)  # marks the flow used (A4)
-        assert flow is not None and s is not None  # parse_paste fails closed without a flow
-        with self._lock:
-            if self._pending is flow:
-                self._pending = None
-        spec = oauth.build_token_request(flow, code, secret)
-        status, headers, body = self.client_for(s).send_spec(spec, max_body=s.token_max_body)
-        token, notes = oauth.parse_token_response(
-            status,
-            headers,
-            body,
-            issuer=host_of(s.api_url),
+        """Check the pasted answer, exchange the code, keep the grant. Failure keeps the old
+        one; a code is sent at most once."""
+        text = Secret(text)  # the address may hold an unspent code: never plain in a frame
+        client_secret = _wrap(client_secret)
+        spent = self._spend(text, flow, client_secret)
+        if isinstance(spent, GitBookError):
+            raise spent
+        flow, s, code, secret = spent
+        del text
+        method = oauth.choose_auth_method(flow.endpoints, s.token_auth_method, bool(secret))
+        spec = oauth.build_token_request(flow, code, secret, auth_method=method)
+        del code
+        result, notes = self._issuers.token_answer(
+            spec,
+            api_host=host_key(s.api_url),
             client_id=flow.client_id,
-            requested_scopes=flow.scopes,
-            now=self._clock,
+            scopes=flow.scopes,
+            auth_method=method,
         )
+        del spec
+        if isinstance(result, GitBookError):
+            raise result
         for note in notes:
-            warnings.warn(f"gitbook_nb: {note}", stacklevel=2)
-        self._save_token(s, token)
-        return token
+            warnings.warn(f"gitbook_nb: {note}", stacklevel=3)
+        grant = Grant.from_login(
+            result,
+            settings=s,
+            endpoints=flow.endpoints,
+            client_secret=secret,
+            auth_method=method,
+            redirect_uri=flow.redirect_uri,
+        )
+        self._keeper.keep(s, grant)
+        return grant.token
 
-    def login_with_token(self, token: str | Secret | None = None, **overrides: Any) -> Token:
-        """Use a personal access token (asked with getpass when not given); checked first."""
-        s = self.settings_with(overrides)
-        if token is None:
-            token = getpass.getpass(f"GitBook personal access token for {host_of(s.api_url)}: ")
-        secret = token if isinstance(token, Secret) else Secret(str(token).strip(" \t\r\n"))
-        if not secret or not _B64TOKEN.fullmatch(secret.reveal()):
+    def _spend(
+        self, text: Secret, flow: oauth.PendingFlow | None, client_secret: Secret | None
+    ) -> tuple[oauth.PendingFlow, config.Settings, Secret, Secret | None] | GitBookError:
+        """Under the lock: choose the flow, check the address and mark the flow used (A4).
+        Returns the failure instead of raising it (the frames below hold the address)."""
+        with self._lock:
+            current, s = self.pending, self._pending_settings
+            flow = flow if flow is not None else current
+            if flow is not None and flow is not current and not flow.used:
+                flow.cancel()
+                return FlowUsedError(
+                    "this login was replaced by a newer one", hint="use the most recent login link"
+                )
+            secret: Secret | None = None
+            if flow is not None and s is not None and (s.flow == "legacy" or s.client_id):
+                # a registered app's secret; a dynamically registered client is public
+                secret = client_secret if client_secret is not None else s.client_secret
+                if s.flow == "legacy" and not secret:
+                    return LoginError(
+                        "the legacy web flow needs the app's client secret",
+                        hint="set GITBOOK_CLIENT_SECRET or enter it when asked",
+                    )
+            try:
+                code = Secret(oauth.parse_paste(flow, text.reveal(), now=self._clock))
+            except GitBookError as err:
+                return clean(err)
+            assert flow is not None and s is not None  # parse_paste fails closed without them
+            if self.pending is flow:
+                self.pending = None
+            return flow, s, code, secret
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self.pending is not None:
+                self.pending.cancel()
+                self.pending = None
+
+    # ---------------------------------------------------------------- personal tokens
+    def with_token(
+        self, s: config.Settings, token: str | Secret | None
+    ) -> tuple[Token, dict[str, Any]]:
+        """Use a personal access token (getpass when None), checked before it is kept."""
+        token = (
+            Secret(getpass.getpass(f"GitBook personal access token for {host_key(s.api_url)}: "))
+            if token is None
+            else Secret(token)
+        )
+        secret = _wrap(token)
+        del token
+        if secret is None or not _B64TOKEN.fullmatch(secret.reveal()):
             raise LoginError(
-                "that does not look like an access token (empty or bad characters)",
+                "that does not look like an access token (empty or bad characters); "
+                "nothing was kept",
                 hint="copy the token again from GitBook's developer settings",
             )
         candidate = Token(
             access_token=secret,
-            issuer=host_of(s.api_url),
+            issuer=host_key(s.api_url),
             client_id=PAT_CLIENT_ID,
             source="pat",
             obtained_at=self._clock(),
         )
-        who = self._whoami_with(s, candidate)  # a token that does not work never replaces one
-        self._save_token(s, candidate)
-        self._who[s.api_url] = who
-        return candidate
+        del secret
+        # Checked with this token only, never renewed or forgotten: a refusal keeps nothing.
+        who = self._who(s, BearerAuth(candidate, refused=REFUSED_PAT))
+        self._keeper.keep(s, Grant.personal(candidate, s.api_url))
+        return candidate, who
 
-    def logout(self) -> dict[str, Any]:
-        """Forget the token everywhere it was stored (F4); revoke it where the server offers."""
-        s = self.settings
-        first = self.token_for(s)
-        with self._lock:
-            if self._pending is not None:
-                self._pending.cancel()
-                self._pending = None
+    # ---------------------------------------------------------------- logout
+    def logout(self, s: config.Settings) -> tuple[bool, bool]:
+        """Forget every grant of this API everywhere (F4) and revoke each at its own issuer;
+        ``(was_signed_in, revoked)``, revoked only if an issuer accepted."""
+        was = self._keeper.grant(s) is not None
+        self.cancel()
         revoked = False
-        seen: set[tuple[str, str]] = set()
-        # Every token kept for this API (an OAuth login and a personal token may both be stored),
-        # so an older one does not silently take over after logout.
-        while (
-            (tok := self.token_for(s)) is not None and tok.source != "env" and tok.key not in seen
-        ):
-            seen.add(tok.key)
-            if s.flow == "current" and tok.client_id != PAT_CLIENT_ID:
-                revoked = self._revoke(s, tok) or revoked
-            self._drop_token(s, tok)
-        tok = first
-        note = None
-        if self._env_token(s) is not None:
-            note = "GITBOOK_TOKEN is still set in the environment and will be used"
-        return {
-            "host": host_of(s.api_url),
-            "revoked": revoked,
-            "note": note,
-            "was_signed_in": tok is not None,
-        }
-
-    def _revoke(self, s: config.Settings, tok: Token) -> bool:
-        try:
-            ep = self._endpoints_for(s)
-            spec = oauth.build_revocation_request(ep, tok, tok.client_id)
-            if spec is None:
-                return False
-            status, _, _ = self.client_for(s).send_spec(spec, max_body=s.token_max_body)
-            return 200 <= status < 300
-        except GitBookError:  # the server is unreachable: still forget the token locally
-            return False
-
-    # ---------------------------------------------------------------- refresh (D5)
-    def _fresh_token(self, s: config.Settings) -> Token | None:
-        tok = self.token_for(s)
-        if tok is not None and tok.expired(self._clock) and tok.refresh_token:
-            tok = self._refresh(s, tok) or tok
-        return tok
-
-    def _on_unauthorized(self, s: config.Settings, tok: Token) -> Token | None:
-        """Called once per call on a 401: refresh if we can, else forget the token (D5)."""
-        if tok.refresh_token:
-            new = self._refresh(s, tok)
-            if new is not None:
-                return new
-        if tok.source != "env":
-            self._drop_token(s, tok)
-        return None
-
-    def _refresh(self, s: config.Settings, tok: Token) -> Token | None:
-        with self._lock:  # single flight: the first thread refreshes, the others reuse it
-            current = self.token_for(s)
-            # compared by value: an opt-in store hands out a fresh copy on every read
-            if (
-                current is not None
-                and current.access_token != tok.access_token
-                and not current.expired(self._clock)
-            ):
-                return current
-            try:
-                ep = self._endpoints_for(s)
-                spec = oauth.build_refresh_request(ep, tok, tok.client_id, s.client_secret)
-                status, headers, body = self.client_for(s).send_spec(
-                    spec, max_body=s.token_max_body
-                )
-                new, _ = oauth.parse_token_response(
-                    status,
-                    headers,
-                    body,
-                    issuer=tok.issuer,
-                    client_id=tok.client_id,
-                    requested_scopes=tok.scope,
-                    now=self._clock,
-                )
-            except GitBookError:
-                return None
-            if new.refresh_token is None:  # the server did not rotate it: keep the old one
-                new = new.with_changes(refresh_token=tok.refresh_token)
-            self._save_token(s, new)
-            return new
+        for grant in self._keeper.forget_all(s):
+            revoked = self._issuers.revoke(grant) or revoked
+        return was, revoked

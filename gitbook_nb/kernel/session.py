@@ -1,11 +1,22 @@
-"""The kernel's state: settings, the pending login, tokens; and the Python API of DESIGN.md §2.
+"""The kernel's state and the Python API of DESIGN.md §2.
 
 One :class:`KernelSession` lives per kernel (``get_session()``); the module-level functions
 (``configure``, ``begin_login``, ``finish_login``, ``get``...) delegate to it, so notebooks and the
 thin notebook layers (widget, magics) share one state. Nothing here knows about IPython.
 
+The session is composed of small parts, each the one owner of its concept:
+
+* settings and the embedded sandbox (here);
+* :class:`~gitbook_nb.kernel._keeper.TokenKeeper`: which grant each API uses, in memory and in
+  the opt-in stores (``.keeper``);
+* :class:`~gitbook_nb.kernel._issuers.Issuers`: OAuth servers, their endpoints and registered
+  clients, and a grant's refresh and revocation at its own issuer (``.issuers``);
+* :class:`~gitbook_nb.kernel._signin.Login`: begin/finish, personal tokens, logout (``.signin``);
+* :class:`~gitbook_nb.kernel._calls.Calls`: request, paginate, prepare, whoami, history
+  (``.calls``), authenticated by the api layer's one auth flow.
+
 Failure never loses state: a login that fails at any step (state mismatch, denied, bad secret,
-network down) leaves the previous token in place (SECURITY.md, "Bad input loses nothing").
+network down, a store that refuses to write) leaves the previous sign-in in place.
 """
 
 from __future__ import annotations
@@ -13,20 +24,20 @@ from __future__ import annotations
 import os
 import threading
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gitbook_nb.protocol import config
-from gitbook_nb.protocol import oauth
-from gitbook_nb.kernel._calls import CallsMixin
-from gitbook_nb.errors import AuthenticationError, ConfigError, StorageError
-from gitbook_nb.kernel._signin import PAT_CLIENT_ID, SignInMixin
-from gitbook_nb.kernel.stores import MemoryStore
+from gitbook_nb.kernel._calls import Calls
+from gitbook_nb.kernel._grants import PAT_CLIENT_ID, Grant
+from gitbook_nb.kernel._issuers import Issuers
+from gitbook_nb.kernel._keeper import TokenKeeper
+from gitbook_nb.kernel._signin import Login
+from gitbook_nb.protocol import config, oauth
 from gitbook_nb.protocol.tokens import Secret, Token
-from gitbook_nb.protocol.urls import host_key as host_of  # host[:port], default port dropped: the D3 key
+from gitbook_nb.protocol.urls import host_key as host_of  # host[:port], default port dropped
 
 __all__ = [
+    "PAT_CLIENT_ID",
     "KernelSession",
     "begin_login",
     "configure",
@@ -48,16 +59,8 @@ __all__ = [
 ]
 
 
-def _default_token_file() -> str:
-    """~/.config/gitbook_nb/tokens.json (XDG), only ever used after an explicit opt-in (F1)."""
-    import os
-
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(base, "gitbook_nb", "tokens.json")
-
-
-class KernelSession(SignInMixin, CallsMixin):
-    """All of a kernel's gitbook_nb state. Thread-safe (G2): one lock guards token changes."""
+class KernelSession:
+    """All of a kernel's gitbook_nb state, composed (see the module docstring). Thread-safe."""
 
     def __init__(
         self,
@@ -66,38 +69,46 @@ class KernelSession(SignInMixin, CallsMixin):
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._environ = os.environ if environ is None else environ
-        self._clock = clock
+        self._clock = clock  # the login widget reads it for its expiry timer
         self._lock = threading.RLock()
-        self._configured: dict[str, Any] = {}
+        self._configured: dict[str, Any] = {}  # normalised: secrets only as Secret (E1)
         self._settings: config.Settings | None = None
-        self._memory = MemoryStore()
-        # api_url -> store key of its latest login. Selection is per API base (legacy and /v1 share
-        # a host), pinning is per host (Token.issuer, D3).
-        self._active: dict[str, tuple[str, str]] = {}
-        # opt-in FileStore/KeyringStore per (token_store, token_file), opened on first use
-        self._persistent: dict[tuple[str, str | None], Any] = {}
-        self._pending: oauth.PendingFlow | None = None
-        self._pending_settings: config.Settings | None = None
         self._sandbox: Any = None
         self._sandbox_url: str | None = None  # kept after stop(): settings still point there
-        self._endpoints: dict[str, oauth.Endpoints] = {}  # per issuer, for the kernel's life
-        self._registered: dict[tuple[str, str], str] = {}  # (issuer, redirect_uri) -> client_id
-        self._who: dict[str, dict[str, Any]] = {}  # api_url -> whoami answer
-        self._init_calls()
+        self._who: dict[str, tuple[Token, dict[str, Any]]] = {}  # api_url -> (token, answer)
+        self.keeper = TokenKeeper(self._environ, is_sandbox=self._is_sandbox)
+        self.calls = Calls(self.keeper, settings=lambda: self.settings, clock=clock)
+        self.issuers = Issuers(lambda: self.calls.client_for(self.settings), clock=clock)
+        self.keeper.renewer = self.issuers.refresh
+        self.signin = Login(
+            self.keeper,
+            self.issuers,
+            who=self.calls.whoami,
+            clock=clock,
+            sandbox_redirect=self._sandbox_redirect,
+        )
 
     def __repr__(self) -> str:  # E1: nothing secret, ever
         s = self._settings
         return (
             f"<KernelSession profile={s.profile if s else '?'} "
-            f"signed_in={self.token is not None} pending={self._pending is not None}>"
+            f"signed_in={self.token is not None} pending={self.pending is not None}>"
         )
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
 
     # ---------------------------------------------------------------- settings
     def configure(self, **settings: Any) -> config.Settings:
-        """Set session-wide settings (below explicit arguments, above the environment)."""
+        """Set session-wide settings (below explicit arguments, above the environment).
+
+        Only normalised values are kept: a client secret lives here as a Secret, never as the
+        text it was given as (E1), and no frame below holds that text (E2)."""
+        settings = config.seal_secrets(settings)
         if "profile" in settings and settings["profile"] is None:
             settings.pop("profile")
-        merged = {**self._configured, **settings}
+        merged = {**self._configured, **config.normalize(settings)}
         resolved = self._resolve(merged, {})  # validates before anything changes
         with self._lock:
             self._configured = merged
@@ -116,7 +127,7 @@ class KernelSession(SignInMixin, CallsMixin):
     def settings_with(self, overrides: Mapping[str, Any] | None) -> config.Settings:
         if not overrides:
             return self.settings
-        return self._resolve(self._configured, dict(overrides))
+        return self._resolve(self._configured, config.seal_secrets(overrides))
 
     def _resolve(self, configured: Mapping[str, Any], overrides: dict) -> config.Settings:
         s = config.resolve(overrides=overrides, configured=dict(configured), environ=self._environ)
@@ -138,7 +149,7 @@ class KernelSession(SignInMixin, CallsMixin):
         """Start (once per kernel) the embedded sandbox; the only place the core imports it."""
         with self._lock:
             if self._sandbox is None:
-                from gitbook_nb.sandbox import Sandbox  # lazy on purpose: layering rule of DESIGN.md §6
+                from gitbook_nb.sandbox import Sandbox  # lazy on purpose: DESIGN.md §6
 
                 sb = Sandbox()
                 sb.start()
@@ -154,6 +165,10 @@ class KernelSession(SignInMixin, CallsMixin):
         base = self._sandbox_url
         return base is not None and (s.api_url == base or s.api_url.startswith(base + "/"))
 
+    def _sandbox_redirect(self, s: config.Settings, redirect: str) -> None:
+        if self._is_sandbox(s) and s.flow == "legacy":
+            self._sandbox.register_redirect_uri(redirect)  # stands in for the app's settings
+
     def target(self, settings: config.Settings | None = None) -> dict[str, Any]:
         s = settings or self.settings
         flow_word = "current OAuth" if s.flow == "current" else "legacy web flow"
@@ -166,142 +181,138 @@ class KernelSession(SignInMixin, CallsMixin):
             "description": f"{name} ({flow_word}) at {where}",
         }
 
-    # ---------------------------------------------------------------- tokens
-    def _stores(self, s: config.Settings) -> list[Any]:
-        if s.token_store == "memory":
-            return [self._memory]
-        where = (s.token_store, s.token_file)  # a changed store setting opens the new store
-        if where not in self._persistent:
-            self._persistent[where] = self._open_store(s)
-        return [self._memory, self._persistent[where]]
-
-    def _open_store(self, s: config.Settings) -> Any:
-        from gitbook_nb.kernel import stores
-
-        allowed, reason = stores.persistence_allowed(self._environ)
-        if not allowed:
-            raise ConfigError(
-                f"token_store={s.token_store!r} refused: {reason} (F1)",
-                hint="keep the default token_store='memory' here",
-            )
-        if s.token_store == "file":
-            return stores.FileStore(s.token_file or _default_token_file())
-        if s.token_store == "keyring":
-            from gitbook_nb.kernel._keyring import KeyringStore
-
-            return KeyringStore()
-        raise ConfigError(f"unknown token_store {s.token_store!r}")
-
-    def _env_token(self, s: config.Settings) -> Token | None:
-        if self._is_sandbox(s):  # GITBOOK_TOKEN is for a real GitBook: never sent to the sandbox
-            return None
-        secret = config.token_from_env(self._environ)
-        if secret is None:
-            return None
-        return Token(
-            access_token=secret, issuer=host_of(s.api_url), client_id=PAT_CLIENT_ID, source="env"
-        )
-
+    # ---------------------------------------------------------------- sign-in
     def token_for(self, s: config.Settings) -> Token | None:
-        """The token to use for ``s.api_url``'s host: the latest login, else GITBOOK_TOKEN."""
-        with self._lock:
-            active = self._active.get(s.api_url)
-            if active is not None:  # the hot path: every call asks
-                for store in self._stores(s):
-                    tok = store.get(active)
-                    if tok is not None:
-                        return tok
-            # No active login for this API (a fresh kernel with an opt-in store, or after a
-            # logout): the configured client first, then personal tokens, then any other client
-            # of this host (a dynamically registered one, whose id a new kernel cannot know).
-            host = host_of(s.api_url)
-            keys = [(host, cid) for cid in (s.client_id, PAT_CLIENT_ID) if cid]
-            for store in self._stores(s):
-                keys += [k for k in store.keys() if k[0] == host and k not in keys]
-            for key in keys:
-                for store in self._stores(s):
-                    tok = store.get(key)
-                    if tok is not None:
-                        self._active[s.api_url] = key
-                        self._memory.set(key, tok)  # later calls: no store I/O on the hot path
-                        return tok
-        return self._env_token(s)
+        """The token calls to ``s.api_url`` use: the latest sign-in, else GITBOOK_TOKEN."""
+        grant = self.keeper.grant(s)
+        return None if grant is None else grant.token
+
+    def grant_for(self, s: config.Settings | None = None) -> Grant | None:
+        return self.keeper.grant(s or self.settings)
 
     @property
     def token(self) -> Token | None:
         return self.token_for(self.settings)
 
-    def _save_token(self, s: config.Settings, token: Token) -> None:
-        with self._lock:
-            for store in self._stores(s):
-                store.set(token.key, token)
-            self._active[s.api_url] = token.key
-            self._who.pop(s.api_url, None)
+    @property
+    def pending(self) -> oauth.PendingFlow | None:
+        return self.signin.pending
 
-    def _drop_token(self, s: config.Settings, token: Token) -> None:
-        with self._lock:
-            for store in self._stores(s):
-                try:
-                    store.delete(token.key)
-                except StorageError as err:  # logout must go on; say what stayed
-                    warnings.warn(
-                        f"gitbook_nb: could not remove the stored token: {err}", stacklevel=3
-                    )
-            if self._active.get(s.api_url) == token.key:
-                del self._active[s.api_url]
-            self._who.pop(s.api_url, None)
+    def needs_client_secret(self, settings: config.Settings | None = None) -> bool:
+        return self.signin.needs_client_secret(settings or self.settings)
+
+    def login_redirect(self, settings: config.Settings | None = None) -> str | None:
+        """The loopback redirect URI a listener should bind to reuse this issuer's registered
+        client (None: any free port)."""
+        return self.signin.preferred_redirect(settings or self.settings)
+
+    def begin_login(
+        self,
+        *,
+        redirect_uri: str | None = None,
+        browser_url: Callable[[str], str] | None = None,
+        **overrides: Any,
+    ) -> oauth.PendingFlow:
+        """Start a login and return its pending flow; any older pending flow is cancelled (A2)."""
+        s = self.settings_with(overrides)
+        return self.signin.begin(s, redirect_uri=redirect_uri, browser_url=browser_url)
+
+    def finish_login(
+        self,
+        text: str | Secret,
+        *,
+        flow: oauth.PendingFlow | None = None,
+        client_secret: Secret | str | None = None,
+    ) -> Token:
+        """Check the pasted answer, exchange the code, keep the token. Failure keeps the old one."""
+        text = Secret(text)  # the address may hold an unspent code (E2)
+        client_secret = None if client_secret is None else Secret(client_secret)
+        return self.signin.finish(text, flow=flow, client_secret=client_secret)
+
+    def login_with_token(self, token: str | Secret | None = None, **overrides: Any) -> Token:
+        """Use a personal access token (asked with getpass when not given); checked first."""
+        token = None if token is None else Secret(token)
+        s = self.settings_with(overrides)
+        candidate, who = self.signin.with_token(s, token)
+        self._who[s.api_url] = (candidate, who)
+        return candidate
+
+    def logout(self) -> dict[str, Any]:
+        """Forget the token everywhere it was stored (F4); revoke it where the server offers."""
+        s = self.settings
+        was, revoked = self.signin.logout(s)
+        self._who.pop(s.api_url, None)
+        left = self.keeper.grant(s)
+        note = None
+        if left is not None and left.source == "env":
+            note = "GITBOOK_TOKEN is still set in the environment and will be used"
+        return {"host": host_of(s.api_url), "revoked": revoked, "note": note, "was_signed_in": was}
 
     def token_from_env_note(self) -> str | None:
         s = self.settings
-        tok = self.token_for(s)
-        if tok is not None and tok.source == "env":
+        grant = self.keeper.grant(s)
+        if grant is not None and grant.source == "env":
             return f"using GITBOOK_TOKEN from the environment for {host_of(s.api_url)}"
         return None
 
-    # ---------------------------------------------------------------- who and status
+    # ---------------------------------------------------------------- calls
+    def client_for(self, s: config.Settings) -> Any:
+        return self.calls.client_for(s)
+
+    def request(self, method: str, path: str, **kw: Any) -> Any:
+        return self.calls.request(method, path, **kw)
+
+    def paginate(self, path: str, **kw: Any) -> Any:
+        return self.calls.paginate(path, **kw)
+
+    def prepare(self, method: str, path: str, **kw: Any) -> Any:
+        return self.calls.prepare(method, path, **kw)
+
+    def history(self) -> list[dict[str, Any]]:
+        return self.calls.history()
+
     def whoami(self) -> dict[str, Any]:
+        """Who the current token belongs to: asked of the API (one call), remembered for
+        ``status()``."""
         s = self.settings
-        tok = self._require_token(s)
-        who = self._who.get(s.api_url)
-        if who is None:
-            try:
-                who = self._whoami_with(s, tok)
-            except AuthenticationError:
-                # D5, as the client does for every other call: refresh once, else clear.
-                new = self._on_unauthorized(s, tok)
-                if new is None:
-                    raise
-                who = self._whoami_with(s, new)
-            self._who[s.api_url] = who
+        who = self.calls.whoami(s)
+        grant = self.keeper.grant(s)
+        if grant is not None:
+            self._who[s.api_url] = (grant.token, who)
         return dict(who)
 
     def status(self) -> dict[str, Any]:
+        """Where things stand; never fails because of a token store (it says so instead)."""
         from gitbook_nb.kernel.environment import detect
 
         s = self.settings
-        tok = self.token_for(s)
+        grant = self.keeper.grant(s)
+        tok = None if grant is None else grant.token
         env = detect(self._environ)
-        where = None
-        if tok is not None:
-            where = (
-                "environment variable GITBOOK_TOKEN"
-                if tok.source == "env"
-                else " + ".join(st.describe() for st in self._stores(s))
-            )
+        seen = self._who.get(s.api_url)
+        who = seen[1].get("name") if seen and tok is not None and seen[0].same_as(tok) else None
         expires = tok.expires_in(self._clock) if tok is not None else None
         return {
             **self.target(s),
             "signed_in": tok is not None,
-            "who": (self._who.get(s.api_url) or {}).get("name") if tok else None,
+            "who": who,
             "token_source": tok.source if tok else None,
-            "token_stored_in": where,
+            "token_stored_in": self.keeper.describe(s, grant),
             "expires_in_s": None if expires is None else round(expires),
             "scopes": " ".join(tok.scope) if tok and tok.scope else None,
-            "pending_login": self._pending is not None,
+            "pending_login": self.pending is not None,
             "environment": env.kind,
             "environment_reason": env.reason,
-            "rate_limit": self._rate_limit_text(),
+            "rate_limit": self.calls.rate_limit_text(),
         }
+
+    def close(self) -> None:
+        """Close HTTP sessions and stop a sandbox this session started."""
+        self.calls.close()
+        with self._lock:
+            sb, self._sandbox = self._sandbox, None
+        if sb is not None:
+            sb.stop()
 
 
 _SESSION: KernelSession | None = None
@@ -328,6 +339,7 @@ def reset_session(session: KernelSession | None = None) -> KernelSession:
 
 # ---------------------------------------------------------------- module-level API (DESIGN §2)
 def configure(**settings: Any) -> config.Settings:
+    settings = config.seal_secrets(settings)  # E2: first, before anything can fail
     return get_session().configure(**settings)
 
 
@@ -339,11 +351,13 @@ def begin_login(**kw: Any) -> oauth.PendingFlow:
     return get_session().begin_login(**kw)
 
 
-def finish_login(text: str, **kw: Any) -> Token:
+def finish_login(text: str | Secret, **kw: Any) -> Token:
+    text = Secret(text)  # E2: no frame keeps the pasted address (it may hold a code)
     return get_session().finish_login(text, **kw)
 
 
 def login_with_token(token: str | Secret | None = None, **kw: Any) -> Token:
+    token = None if token is None else Secret(token)
     return get_session().login_with_token(token, **kw)
 
 
