@@ -1,18 +1,20 @@
 """Current GitBook API under ``/v1`` (GITBOOK.md section 2).
 
 Bearer tokens only; ``{"error": {"code", "message"}}`` errors; ``X-RateLimit-*`` headers on
-every authenticated answer and a 429 when a token's hourly budget is spent; OAuth tokens
+every authenticated answer and a 429 when a token's budget for the window is spent
+(``Sandbox(rate_limit=, rate_window=)``, default 5,000 an hour); OAuth tokens
 carry scopes and each endpoint needs the scope the OpenAPI spec's ``oauth`` security names
 (a 403 says which one is missing). Personal access tokens have every scope.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import ask, insights, sites
+from . import ask, insights, list_filters, sites
 from . import v1_objects as obj
 from .data import PageNode, Space, User, walk
 from .messages import Request, Response, json_response, v1_error
@@ -25,7 +27,6 @@ Handler = Callable[["Sandbox", Request, "re.Match[str]", User], Response]
 # (path pattern, OAuth scope, handler, HTTP method). A scope of None marks an operation whose
 # spec `security` lists no `oauth` entry: personal access tokens only.
 _ROUTES: list[tuple[re.Pattern[str], str | None, Handler, str]] = []
-_CR_STATUSES = ("draft", "open", "archived", "merged")
 
 
 def on(method: str, pattern: str, scope: str | None) -> Callable[[Handler], Handler]:
@@ -68,14 +69,20 @@ def route(sb: Sandbox, req: Request) -> Response:
                 "expired": "The access token has expired",
             }.get(status, status),
         )
-    allowed, remaining, reset = sb.store.hit(tok, sb.rate_limit)
+    allowed, remaining, reset = sb.store.hit(tok, sb.rate_limit, sb.rate_window)
     limits = {
         "X-RateLimit-Limit": str(sb.rate_limit),
         "X-RateLimit-Remaining": str(remaining),
         "X-RateLimit-Reset": str(reset),
     }
     if not allowed:
-        return v1_error(429, "API rate limit exceeded, please retry later", limits)
+        # GitBook's documented 429: the X-RateLimit-* headers and this message, and no
+        # Retry-After unless the sandbox is asked for one (rate_retry_after=True).
+        wait = max(1, math.ceil(reset - sb.clock()))
+        if sb.rate_retry_after:
+            limits["Retry-After"] = str(wait)
+        message = f"API rate limit exceeded. Please try again in {wait} seconds"
+        return v1_error(429, message, limits)
     if found is None:
         resp = v1_error(405, f"Method {req.method} is not allowed on {req.path}")
     elif found[1] is None and info.kind == "oauth":
@@ -132,8 +139,12 @@ def _org_spaces(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> Re
 def _org_collections(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> Response:
     if not _org_or_404(sb, viewer, m[1]):
         return v1_error(404, "Organization not found")
+    found = list_filters.collections(req, sb.data.collections_of(m[1]))
+    if isinstance(found, Response):
+        return found
+    colls, key = found
     return v1_page(
-        req, sb.cursors, sb.data.collections_of(m[1]), lambda c: obj.collection(sb.url, c)
+        req, sb.cursors, colls, lambda c: obj.collection(sb.url, c), scope=f"{req.path}?{key}"
     )
 
 
@@ -141,9 +152,16 @@ def _org_collections(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) 
 def _org_members(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> Response:
     if not _org_or_404(sb, viewer, m[1]):
         return v1_error(404, "Organization not found")
-    members = list(enumerate(sb.data.members_of(m[1])))
+    found = list_filters.members(req, list(enumerate(sb.data.members_of(m[1]))))
+    if isinstance(found, Response):
+        return found
+    members, key = found
     return v1_page(
-        req, sb.cursors, members, lambda im: obj.member(sb.url, im[1][0], im[1][1], im[0])
+        req,
+        sb.cursors,
+        members,
+        lambda im: obj.member(sb.url, im[1][0], im[1][1], im[0]),
+        scope=f"{req.path}?{key}",
     )
 
 
@@ -203,29 +221,6 @@ def _space_get(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> Res
     return json_response(200, obj.space(sb.url, space, sb.data))
 
 
-@_get(r"/spaces/([^/]+)/content", "space:read")
-def _content(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> Response:
-    space = _space(sb, viewer, m[1])
-    if space is None:
-        return v1_error(404, "Space not found")
-    return json_response(200, obj.revision(sb.url, space, sb.data.tree(space)))
-
-
-@_get(r"/spaces/([^/]+)/content/page/([^/]+)", "space:read")
-def _page(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> Response:
-    space = _space(sb, viewer, m[1])
-    if space is None:
-        return v1_error(404, "Space not found")
-    fmt = req.arg("format") or "document"
-    if fmt not in ("document", "markdown"):
-        return v1_error(400, "format must be document or markdown")
-    for node, ancestors in walk(sb.data.tree(space)):
-        if node.id == m[2]:
-            path = "/".join(a.slug for a in (*ancestors, node))
-            return json_response(200, obj.page(sb.url, space, node, path, fmt=fmt))
-    return v1_error(404, "Page not found")
-
-
 @_get(r"/spaces/([^/]+)/search", "space:read")
 def _space_search(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> Response:
     space = _space(sb, viewer, m[1])
@@ -242,24 +237,6 @@ def _space_search(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> 
         ranked,
         lambda h: obj.search_page(sb.url, space, *h),
         scope=f"{req.path}?{query}",
-    )
-
-
-@_get(r"/spaces/([^/]+)/change-requests", "space:read")
-def _change_requests(sb: Sandbox, req: Request, m: re.Match[str], viewer: User) -> Response:
-    space = _space(sb, viewer, m[1])
-    if space is None:
-        return v1_error(404, "Space not found")
-    status = req.arg("status") or "open"  # the spec's default
-    if status not in _CR_STATUSES:
-        return v1_error(400, f"status must be one of {', '.join(_CR_STATUSES)}")
-    crs = [c for c in sb.data.change_requests(space) if c.status == status]
-    return v1_page(
-        req,
-        sb.cursors,
-        crs,
-        lambda c: obj.change_request(sb.url, c, sb.data),
-        scope=f"{req.path}?{status}",
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from .data import DEFAULT_USER, USERS_BY_NAME, Dataset
 from .data_sites import SITES
+from .data_spaces import BULK_SPACE
 from .faults import Faults
 from .insights import Traffic
 from .insights_events import InsightEvent
@@ -65,6 +66,10 @@ class Sandbox:
         access_token_ttl: float = 3600,
         rate_limit: int = 5000,
         clock: Callable[[], float] = time.time,
+        rate_window: float = 3600.0,
+        rate_retry_after: bool = False,
+        pages: int | None = None,
+        latency: float = 0.0,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError("the sandbox binds a loopback address only (127.0.0.1 or ::1)")
@@ -72,8 +77,14 @@ class Sandbox:
         self.error_style = error_style
         self.access_token_ttl = access_token_ttl
         self.rate_limit = rate_limit
+        # GitBook's docs show 60 a window and a 429 without Retry-After: rate_window sets the
+        # window (seconds), rate_retry_after=True adds a Retry-After to each 429.
+        self.rate_window, self.rate_retry_after = rate_window, rate_retry_after
+        # Added to every request before it is answered (e.g. 0.02 for the export benchmark);
+        # unlike the latency fault it survives clear_faults(). ``sleep`` is the seam tests use.
+        self.latency, self.sleep = latency, time.sleep
         self.clock = clock
-        self.data = Dataset(books, spaces)
+        self.data = Dataset(books, spaces, pages=pages, clock=clock)
         self.store = Store(clock)
         self.faults = Faults()
         self.cursors = Cursors(secrets.token_bytes(32))
@@ -118,6 +129,9 @@ class Sandbox:
             "user": DEFAULT_USER.id,
             "username": DEFAULT_USER.username,
             "html_space": spaces[-1].id,
+            "page_path": "getting-started",  # the path of "page" in "space"
+            "change_request": data.change_requests(spaces[0])[0].id,  # #1, with one edit
+            **({"bulk_space": BULK_SPACE.id} if data.space(BULK_SPACE.id) else {}),  # pages=N
             "site": SITES[0].id,  # "Engine handbook": sections, ~100k insights events
             "html_site": SITES[1].id,  # HTML-looking title, little traffic
         }

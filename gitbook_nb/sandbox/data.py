@@ -14,9 +14,13 @@ page).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .change_requests import ChangeRequest as StoredChangeRequest
+from .change_requests import ChangeRequests
+from .content import ContentStore
 from .data_base import (
     DEFAULT_USER,
     HTML_TITLE,
@@ -29,6 +33,7 @@ from .data_base import (
     stamp,
 )
 from .data_spaces import (
+    BULK_SPACE,
     COLLECTION_IDS,
     COLLECTIONS,
     DEFAULT_SPACES,
@@ -41,8 +46,6 @@ from .data_spaces import (
     Org,
     PageNode,
     Space,
-    build_tree,
-    change_requests,
     walk,
 )
 
@@ -170,7 +173,14 @@ def _ada_generated(i: int) -> Book:
 class Dataset:
     """The sandbox's world, scaled by ``books`` (default user's books) and ``spaces``."""
 
-    def __init__(self, books: int | None = None, spaces: int | None = None) -> None:
+    def __init__(
+        self,
+        books: int | None = None,
+        spaces: int | None = None,
+        *,
+        pages: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         nbooks = DEFAULT_BOOKS if books is None else max(0, books)
         # The first two seeded spaces (the handbook and the HTML-titled one) always exist:
         # sb.ids names them.
@@ -182,17 +192,20 @@ class Dataset:
         for books_ in _OTHER_BOOKS.values():
             self._books.update({b.id: b for b in books_})
         spec_spaces = SPECIAL_SPACES[:nspaces]
+        bulk = () if pages is None else (BULK_SPACE,)  # Sandbox(pages=N): N pages to export
         self._ngen_spaces = nspaces - len(spec_spaces)
         self.org_spaces: dict[str, Sequence[Space]] = {
-            FIRST_ORG: concat(spec_spaces, Lazy(self._ngen_spaces, self._gen_space)),
+            FIRST_ORG: concat(spec_spaces, bulk, Lazy(self._ngen_spaces, self._gen_space)),
             **OTHER_SPACES,
         }
         self._spaces = {s.id: s for seq in OTHER_SPACES.values() for s in seq}
-        self._spaces.update({s.id: s for s in spec_spaces})
+        self._spaces.update({s.id: s for s in (*spec_spaces, *bulk)})
         self._gen_ids: dict[str, int] | None = None  # built on first lookup of a generated id
         self.orgs = ORGS
         self.collections = COLLECTIONS
-        self._trees: dict[str, tuple[PageNode, ...]] = {}
+        # Content and change requests are state: merges make new revisions (content.py).
+        self.content = ContentStore(clock, bulk_pages=max(0, pages or 0))
+        self.crs = ChangeRequests(self.content, clock)
         self.created: list[Book] = []  # books added with POST /books
         self._lock = threading.Lock()
 
@@ -286,12 +299,8 @@ class Dataset:
         return [(DEFAULT_USER, "admin"), *((u, "read") for u in USERS[1:4])]
 
     def tree(self, space: Space) -> tuple[PageNode, ...]:
-        tree = self._trees.get(space.id)
-        if tree is None:
-            tree = build_tree(space)
-            if len(self._trees) < 2048:  # cache the hot ones; generated spaces are cheap
-                self._trees[space.id] = tree
-        return tree
+        """The pages of the space's current revision (after any merge)."""
+        return self.content.current(space).pages
 
-    def change_requests(self, space: Space) -> list[ChangeRequest]:
-        return change_requests(space)
+    def change_requests(self, space: Space) -> list[StoredChangeRequest]:
+        return self.crs.of(space)

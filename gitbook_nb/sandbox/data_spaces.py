@@ -20,9 +20,15 @@ class PageNode:
     title: str
     slug: str
     kind: str  # "document" | "group" | "link"
-    body: str = ""
+    body: str = ""  # short summary: the page's description, and what search matches
     href: str = ""
     children: tuple[PageNode, ...] | None = ()
+    # Content (issue "Docs as data", see content.py): the page body as GitBook stores it, with
+    # links to other pages as stable refs (/pages/<id>); metadata such as emoji or hidden.
+    markdown: str = ""
+    created_at: str = ""
+    updated_at: str = ""
+    meta: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Collection:
     org: str
     title: str
     description: str
+    parent: str | None = None  # parent collection id (``nested=false`` lists top-level ones)
 
     @property
     def id(self) -> str:
@@ -57,7 +64,7 @@ class Space:
     visibility: str = "private"
     collection: str | None = None  # collection id
     hours: float = 0.0
-    template: str = "small"  # which page tree it carries
+    template: str = "small"  # which page tree it carries ("bulk": Sandbox(pages=N))
 
     @property
     def id(self) -> str:
@@ -87,7 +94,13 @@ ORGS = (
 FIRST_ORG = ORGS[0].id
 COLLECTIONS = (
     Collection("engineering", FIRST_ORG, "Engineering", "Engine designs and notes"),
-    Collection("research", FIRST_ORG, "Research 🔬", "Generated research spaces"),
+    Collection(
+        "research",
+        FIRST_ORG,
+        "Research 🔬",
+        "Generated research spaces",
+        gid("collection", "engineering"),
+    ),
     Collection("arabic-docs", FIRST_ORG, "وثائق", "مستندات باللغة العربية"),
 )
 COLLECTION_IDS = {c.key: c.id for c in COLLECTIONS}
@@ -99,6 +112,8 @@ SPECIAL_SPACES = (
     Space("hebrew", FIRST_ORG, "מדריך המנוע", "📙", "private", _AR, 14),
     Space("emoji", FIRST_ORG, "Rockets & stars 🚀✨", "🚀", "public", None, 15),
 )
+# Sandbox(pages=N) adds this space to the first org: N document pages, for benchmarks.
+BULK_SPACE = Space("bulk", FIRST_ORG, "Engine encyclopaedia", "📚", "private", None, 16, "bulk")
 DEFAULT_SPACES = 57  # first org; not a multiple of 50 (the v1 default page size)
 OTHER_SPACES = {
     ORGS[1].id: (

@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from . import api_legacy, api_v1, oauth_current, oauth_legacy
+from . import v1_change_requests as _change_request_routes  # noqa: F401 - adds /v1 routes
+from . import v1_content as _content_routes  # noqa: F401 - adds /v1 routes
 from .faults import apply
 from .messages import Headers, Request, Response, error_for_path, html_response
 from .pages import CALLBACK_SCRIPT, callback_page
@@ -46,9 +48,11 @@ def route(sb: Sandbox, req: Request) -> Response:
 def dispatch(sb: Sandbox, req: Request) -> Response:
     """Route one request under the faults that fire for it; never raises."""
     try:
+        if sb.latency > 0:
+            sb.sleep(sb.latency)
         faults = sb.faults.take(req.path)
         if faults:
-            return apply(faults, req, lambda r: route(sb, r))
+            return apply(faults, req, lambda r: route(sb, r), sleep=sb.sleep)
         return route(sb, req)
     except Exception:  # a sandbox bug must still answer, and be visible to tests
         sb.errors.append(traceback.format_exc())

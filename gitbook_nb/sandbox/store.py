@@ -7,6 +7,7 @@ and tokens by advancing it instead of sleeping.
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -181,15 +182,19 @@ class Store:
                 t.revoked = True
             return len(hits)
 
-    # -- rate limits (per token, fixed one-hour window like GitBook's X-RateLimit-Reset)
-    def hit(self, token: str, limit: int) -> tuple[bool, int, int]:
-        """Count one request; return (allowed, remaining, reset epoch seconds)."""
+    # -- rate limits (per token, a fixed window like GitBook's X-RateLimit-Reset)
+    def hit(self, token: str, limit: int, window: float = RATE_WINDOW) -> tuple[bool, int, int]:
+        """Count one request; return (allowed, remaining, reset epoch seconds).
+
+        The reset is rounded up, so a client that waits until ``X-RateLimit-Reset`` always
+        finds a fresh window.
+        """
         now = self.clock()
         with self.lock:
             bucket = self.buckets.get(token)
-            if bucket is None or now >= bucket.start + RATE_WINDOW:
+            if bucket is None or now >= bucket.start + window:
                 bucket = self.buckets[token] = RateBucket(now)
             allowed = bucket.used < limit
             if allowed:
                 bucket.used += 1
-            return allowed, max(0, limit - bucket.used), int(bucket.start + RATE_WINDOW)
+            return allowed, max(0, limit - bucket.used), math.ceil(bucket.start + window)
