@@ -11,6 +11,8 @@ import os
 import re
 import secrets
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -18,6 +20,7 @@ import pytest
 import requests
 from ipywidgets.embed import embed_data
 
+from gitbook_nb.errors import LoginError
 from gitbook_nb.kernel import environment as E
 from gitbook_nb.kernel.session import KernelSession
 from gitbook_nb.notebook.widget import LoginWidget, NoStdinError, login
@@ -497,7 +500,7 @@ def test_gitbook_token_skips_the_login(sandbox, make):
         assert w.mode == "env" and w.state == "env" and session.pending is None
         assert "using GITBOOK_TOKEN from the environment" in w.status
         assert w.status.startswith(f"Signed in as {sandbox.user} on ")
-        assert visible(w) == [w.status_line, w.mode_line] and w.link.value == "" 
+        assert visible(w) == [w.status_line, w.mode_line] and w.link.value == ""
         assert sandbox.personal_token not in dump_state()
     finally:
         session.close()
@@ -596,10 +599,12 @@ def test_login_displays_once(ks, capsys, made):
 
 # --------------------------------------------------------------------------- E4, saved notebook
 NOTEBOOK_CELLS = [
-    "import json, os, requests\nimport gitbook_nb\nfrom gitbook_nb.kernel.session import get_session",
+    "import json, os, requests\nimport gitbook_nb\n"
+    "from gitbook_nb.kernel.session import get_session",
     "w = gitbook_nb.login(profile='sandbox')\nw.mode",
     # what the user's browser does: consent on the sandbox, then the redirect hits the listener
-    "sb = get_session().sandbox\nflow = get_session().pending\nredirected = sb.approve(w.authorize_url)\n"
+    "sb = get_session().sandbox\nflow = get_session().pending\n"
+    "redirected = sb.approve(w.authorize_url)\n"
     "http = requests.Session()\nhttp.trust_env = False\n"
     "_ = http.get(redirected, timeout=30)\nw.status",
     "first = {'code': redirected, 'verifier': flow.verifier.reveal(),\n"
@@ -643,7 +648,11 @@ def test_E4_notebook_saved_with_widget_state_has_no_secret(tmp_path, monkeypatch
     (tmp_path / "executed.ipynb").write_text(saved)
 
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    assert any("Signed in as Ada Lovelace" in json.dumps(m) for m in state.values())
+    # Kernel gone: what the saved notebook shows of the sign-in is tied to the kernel that did
+    # it, never a bare status a later reader (or a restarted kernel) would take as current.
+    lines = [json.dumps(m) for m in state.values() if "Signed in as Ada Lovelace" in json.dumps(m)]
+    assert lines and all("this kernel session; a restart signs out" in x for x in lines)
+    assert not any("Sign in with GitBook" in json.dumps(m) for m in state.values())
     assert "'local'" in json.dumps(nb.cells[1].outputs)
     assert "Signed in as Ada Lovelace" in json.dumps(nb.cells[4].outputs)
     found = json.loads((tmp_path / "secrets.json").read_text())
@@ -679,3 +688,208 @@ def test_E3_sandbox_stand_in_logs_no_code_or_state(ks, make, caplog):
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "/callback" not in logged or "code=" not in logged
     assert flow_state not in logged and token not in logged
+
+
+# --------------------------------------------------------------------------- states (issue 14)
+def deliver_in_thread(ks: KernelSession, w: LoginWidget, approve: bool = True) -> threading.Thread:
+    """What the user's browser does while a cell waits: consent, then the redirect."""
+    url = w.authorize_url
+
+    def run() -> None:
+        HTTP.get(ks.sandbox.approve(url, approve=approve), timeout=30)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def test_ready_in_paste_mode_shows_the_link_button_and_the_paste_box(ks, make):
+    w = make(ks, mode="paste", profile="sandbox")
+    assert w.state == "ready"
+    assert 'class="jupyter-button widget-button mod-primary"' in w.link.value  # a button look
+    assert visible(w)[:3] == [w.title, w.link, w.mode_line]
+    assert w.address in visible(w) and w.finish_button in visible(w)
+
+
+def test_paste_fallback_is_behind_a_toggle_in_local_mode(ks, make):
+    w = make(ks, profile="sandbox")
+    assert w.address not in visible(w) and w.finish_button not in visible(w)
+    w.paste_toggle.click()
+    assert w.address in visible(w) and w.finish_button in visible(w)
+    w.submit(ks.sandbox.approve(w.authorize_url))  # pasting works in local mode too
+    signed_in(w, ks.sandbox.user)
+
+
+def test_waiting_shows_a_countdown_and_cancel(ks, made):
+    timers = FakeTimers()
+    ks.configure(profile="sandbox")
+    w = LoginWidget(session=ks, environment_=LOCAL, timer_factory=timers, secret_prompt=None)
+    made.append(w)
+    assert w.state == "waiting" and "Waiting for GitBook" in w.status
+    assert re.search(r">(9:5[0-9]|10:00) left<", w.countdown.value), w.countdown.value
+    ticks = [t for t in timers.pending() if t.seconds == 1.0]
+    assert len(ticks) == 1
+    ticks[0].live = False
+    ticks[0].function()  # one second later: the countdown re-arms itself
+    assert len([t for t in timers.pending() if t.seconds == 1.0]) == 1
+
+
+def test_cancel_ends_the_login_and_offers_start_again(ks, make):
+    w = make(ks, profile="sandbox")
+    flow, url = ks.pending, w.authorize_url
+    w.cancel_button.click()
+    assert w.state == "failed" and w.failure == "cancelled" and "cancelled" in w.status
+    assert flow.cancelled and visible(w) == [w.status_line, w.start_again]
+    assert url not in dump_state()
+    w.start_again.click()
+    assert w.state == "waiting"
+    assert w.complete_with_sandbox().startswith("Signed in as")
+
+
+def test_a_second_login_retires_the_first_widget(ks, make):
+    old = make(ks, profile="sandbox")
+    new = make(ks, profile="sandbox")
+    assert old.state == "failed" and old.failure == "replaced" and "newer" in old.status
+    assert new.state == "waiting"
+    assert new.complete_with_sandbox().startswith("Signed in as")
+
+
+def test_sign_out_from_the_widget(ks, make):
+    w = make(ks, mode="paste", profile="sandbox")
+    w.complete_with_sandbox()
+    w.sign_out_button.click()
+    assert w.state == "signed-out" and w.status.startswith("Signed out of 127.0.0.1:")
+    assert ks.token is None and w.start_again.description == "Sign in again"
+    w.start_again.click()
+    assert w.state == "ready"
+
+
+def test_kernel_stop_marks_a_signed_in_widget(ks, make):
+    w = make(ks, mode="paste", profile="sandbox")
+    w.complete_with_sandbox()
+    w.mark_stopped()  # what the kernel's exit hook calls for every login widget
+    assert w.state == "stopped" and "This kernel has stopped" in w.status
+    assert "run %gitbook login" in w.status and visible(w) == [w.status_line]
+    assert "Signed in as" not in dump_state()
+
+
+# --------------------------------------------------------------------------- wait (--wait)
+def test_wait_returns_on_success(ks, made):
+    w = login(session=ks, environment_=LOCAL, display=False, profile="sandbox")
+    made.append(w)
+    t = deliver_in_thread(ks, w)
+    assert w.wait(60) == "signed-in"
+    t.join(30)
+    signed_in(w, ks.sandbox.user)
+
+
+def test_login_wait_returns_the_widget_once_signed_in(ks, made):
+    """login(wait=...) itself: the browser's answer arrives while the call blocks."""
+    ks.configure(profile="sandbox")
+    started = threading.Event()
+
+    def browser() -> None:  # waits for the login to exist (an explicit condition), then answers
+        deadline = time.monotonic() + 30
+        while ks.pending is None and time.monotonic() < deadline:
+            started.wait(0.01)
+        HTTP.get(ks.sandbox.approve(ks.pending.authorize_url), timeout=30)
+
+    t = threading.Thread(target=browser, daemon=True)
+    t.start()
+    w = login(session=ks, environment_=LOCAL, display=False, wait=60)
+    made.append(w)
+    t.join(30)
+    signed_in(w, ks.sandbox.user)
+
+
+def test_wait_returns_on_failure(ks, made):
+    w = login(session=ks, environment_=LOCAL, display=False, profile="sandbox")
+    made.append(w)
+    deliver_in_thread(ks, w, approve=False)
+    assert w.wait(60) == "failed" and w.failure == "denied"
+
+
+def test_wait_returns_on_cancel_clicked_while_waiting(ks, made):
+    w = login(session=ks, environment_=LOCAL, display=False, profile="sandbox")
+    made.append(w)
+    clicks: list[int] = []
+
+    def poll() -> None:  # stands in for jupyter-ui-poll delivering the front end's click
+        clicks.append(1)
+        if len(clicks) == 3:
+            w.cancel_button.click()
+
+    assert w.wait(60, poll=poll) == "failed" and w.failure == "cancelled"
+    assert len(clicks) == 3
+
+
+def test_wait_times_out_and_cancels(ks, made):
+    w = login(session=ks, environment_=LOCAL, display=False, profile="sandbox")
+    made.append(w)
+    flow = ks.pending
+    assert w.wait(0.2) == "failed" and w.failure == "timeout"
+    assert flow.cancelled and "Stopped waiting after 0 s" in w.status
+
+
+def test_login_wait_raises_on_timeout_so_run_all_stops(ks, made):
+    with pytest.raises(LoginError, match="Stopped waiting"):
+        login(session=ks, environment_=LOCAL, display=False, profile="sandbox", wait=0.2)
+
+
+def test_wait_in_paste_mode_says_why_it_cannot(ks, make):
+    w = make(ks, mode="paste", profile="sandbox")
+    with pytest.raises(LoginError) as info:
+        w.wait(5)
+    assert "paste mode" in str(info.value) and "\n" not in str(info.value)
+    assert w.state == "ready"  # the login goes on: paste, then run the next cells
+
+
+def test_wait_with_gitbook_token_returns_at_once(sandbox, made):
+    env = {
+        **os.environ,
+        "GITBOOK_TOKEN": sandbox.personal_token,
+        "GITBOOK_API_URL": sandbox.url + "/v1",
+    }
+    session = KernelSession(environ=env)
+    try:
+        w = login(session=session, environment_=LOCAL, display=False, wait=5)
+        made.append(w)
+        assert w.state == "env"
+    finally:
+        session.close()
+
+
+# --------------------------------------------------------------------------- kernel gone
+def test_a_restarted_kernel_tells_its_signed_in_widget(tmp_path):
+    """A real kernel signs in, then is shut down as a restart does: on its way out it sends the
+    widget's new state, so the view left on the page no longer says "Signed in as"."""
+    from jupyter_client.manager import start_new_kernel
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "BINDER_"))}
+    env["PYTHONPATH"] = root
+    km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp_path))
+    try:
+        code = (
+            "import gitbook_nb\n"
+            "w = gitbook_nb.login(profile='sandbox', mode='paste')\n"
+            "print(w.complete_with_sandbox())"
+        )
+        reply = kc.execute_interactive(code, timeout=120, output_hook=lambda m: None)
+        assert reply["content"]["status"] == "ok"
+        while kc.iopub_channel.msg_ready():  # drop what the cell sent
+            kc.get_iopub_msg(timeout=5)
+        km.shutdown_kernel(now=False, restart=True)
+        sent: list[str] = []
+        while kc.iopub_channel.msg_ready() or not sent:
+            try:
+                msg = kc.get_iopub_msg(timeout=10)
+            except Exception:  # queue.Empty: the kernel is gone
+                break
+            if msg["msg_type"] == "comm_msg":
+                sent.append(json.dumps(msg["content"]))
+        assert any("This kernel has stopped" in m for m in sent), sent
+    finally:
+        kc.stop_channels()
+        if km.is_alive():
+            km.shutdown_kernel(now=True)
