@@ -77,6 +77,11 @@ class Sandbox:
         self.error_style = error_style
         self.access_token_ttl = access_token_ttl
         self.rate_limit = rate_limit
+        # Refresh grants answered, and rotated refresh tokens presented again (a kernel must
+        # never do that; with reuse_detection the sandbox then revokes the grant, RFC 9700).
+        self.refresh_count = 0
+        self.refresh_tokens_replayed = 0
+        self.reuse_detection = True
         # GitBook's docs show 60 a window and a 429 without Retry-After: rate_window sets the
         # window (seconds), rate_retry_after=True adds a Retry-After to each 429.
         self.rate_window, self.rate_retry_after = rate_window, rate_retry_after
