@@ -105,8 +105,7 @@ def values(log: EventLog, idx: Sequence[int], col: ColumnRef, origin: str) -> li
         return [log.type[i] for i in idx]
     if name in ("page", "siteSection", "siteSpace"):
         table: list[Any] = [
-            (p.space, p.page) if name == "page" else getattr(p, _PAGE_ATTR[name])
-            for p in log.pages
+            (p.space, p.page) if name == "page" else getattr(p, _PAGE_ATTR[name]) for p in log.pages
         ]
         return [table[log.page[i]] if log.page[i] >= 0 else None for i in idx]
     if name == "eventSearchQuery":
@@ -214,7 +213,18 @@ def _out(col: ColumnRef, v: Any) -> Any:
 
 
 def _sort_key(v: Any) -> tuple:
-    return (v is not None, v)
+    return (v is not None, v)  # null first
+
+
+def _ascending(groups: set[tuple], nullable: list[bool]) -> list[tuple]:
+    """Groups in ascending order, null first; plain tuple order where no column has a null
+    (a key function per group costs ten times more on ~100k groups)."""
+    if not any(nullable):
+        return sorted(groups)
+    return sorted(
+        groups,
+        key=lambda g: tuple(_sort_key(v) if n else v for v, n in zip(g, nullable, strict=True)),
+    )
 
 
 def run(log: EventLog, q: Query, origin: str) -> dict[str, Any]:
@@ -228,26 +238,31 @@ def run(log: EventLog, q: Query, origin: str) -> dict[str, Any]:
                 idx = [idx[j] for j in kept]
                 cols = [[c[j] for j in kept] for c in cols]
         keys = list(zip(*cols, strict=True)) if cols else []
-        groups = sorted(set(keys), key=lambda k: tuple(_sort_key(v) for v in k))
+        groups = _ascending(set(keys), [any(v is None for v in c) for c in cols])
     else:
         keys, groups = [()] * len(idx), [()]
-    aggregates = [c.name for c in q.output if c.name in AGGREGATES]
+    aggregates = {c.name for c in q.output if c.name in AGGREGATES}
     results = {name: _aggregate(log, name, idx, keys) for name in aggregates}
-    rows = [
-        {**dict(zip(q.group_by, g, strict=True)), **{
-            c: results[c.name].get(g, _ZERO[c.name]) for c in q.output if c.name in AGGREGATES
-        }}
-        for g in groups
-    ]  # fmt: skip
+
+    def column(c: ColumnRef) -> list[Any]:
+        if c in q.group_by:
+            j = q.group_by.index(c)
+            return [g[j] for g in groups]
+        found, zero = results[c.name], _ZERO[c.name]
+        return [found.get(g, zero) for g in groups]
+
     if q.order is not None:
         by, direction = q.order
-        rows.sort(key=lambda r: _sort_key(r[by]), reverse=direction == "desc")
-    rows = rows[: q.limit]
+        ranks = column(by)
+        if any(v is None for v in ranks):
+            ranks = [_sort_key(v) for v in ranks]
+        order = sorted(range(len(groups)), key=ranks.__getitem__, reverse=direction == "desc")
+        groups = [groups[n] for n in order]
+    groups = groups[: q.limit]  # only the rows sent are turned into JSON values
     return {
         "columns": [
-            {**c.api(), "values": [_out(c, r[c]) for r in rows]}
-            if c.name == "visitorClaim"
-            else {"column": c.name, "values": [_out(c, r[c]) for r in rows]}
+            {**(c.api() if c.name == "visitorClaim" else {"column": c.name}),
+             "values": [_out(c, v) for v in column(c)]}
             for c in q.output
         ]
-    }
+    }  # fmt: skip
