@@ -65,8 +65,10 @@ class Calls:
         *,
         settings: Callable[[], config.Settings],
         clock: Callable[[], float],
+        transport: Any = None,
     ) -> None:
         self._keeper = keeper
+        self._transport = transport  # None: a keep-alive requests session per client
         self._settings = settings
         self._clock = clock
         self._flights = Flights()  # one refresh in flight per grant, across every client
@@ -90,7 +92,7 @@ class Calls:
                     auth = GrantAuth(
                         KeeperSource(self._keeper, s), flights=self._flights, clock=self._clock
                     )
-                    client = self._clients[s] = Client(s, auth=auth)
+                    client = self._clients[s] = Client(s, auth=auth, transport=self._transport)
         return client
 
     def close(self) -> None:

@@ -77,8 +77,9 @@ class Login:
 
     def preferred_redirect(self, s: config.Settings) -> str | None:
         """The loopback redirect a listener should bind to reuse a registration: only for the
-        current flow with a dynamically registered client and no configured redirect."""
-        if s.flow != "current" or s.client_id or s.redirect_uri:
+        current flow with a dynamically registered client (a listener that chooses its own
+        address asks; a configured redirect URI is used as it is)."""
+        if s.flow != "current" or s.client_id:
             return None
         return self._issuers.preferred_redirect(s.oauth_url)
 

@@ -67,7 +67,10 @@ class KernelSession:
         environ: Mapping[str, str] | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        transport: Any = None,
     ) -> None:
+        """``transport`` replaces HTTP for every request the session sends (tests: an
+        :class:`~gitbook_nb.api.mock.MockTransport`)."""
         self._environ = os.environ if environ is None else environ
         self._clock = clock  # the login widget reads it for its expiry timer
         self._lock = threading.RLock()
@@ -77,7 +80,9 @@ class KernelSession:
         self._sandbox_url: str | None = None  # kept after stop(): settings still point there
         self._who: dict[str, tuple[Token, dict[str, Any]]] = {}  # api_url -> (token, answer)
         self.keeper = TokenKeeper(self._environ, is_sandbox=self._is_sandbox)
-        self.calls = Calls(self.keeper, settings=lambda: self.settings, clock=clock)
+        self.calls = Calls(
+            self.keeper, settings=lambda: self.settings, clock=clock, transport=transport
+        )
         self.issuers = Issuers(lambda: self.calls.client_for(self.settings), clock=clock)
         self.keeper.renewer = self.issuers.refresh
         self.signin = Login(

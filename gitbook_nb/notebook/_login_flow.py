@@ -303,10 +303,24 @@ class LoginFlow:
             )
         try:
             if self.mode == "local":
-                host, port, path = fixed or ("127.0.0.1", 0, "/callback")
-                self._listener = Listener(
-                    self._from_listener, host=host, port=port, path=path, on_timeout=self._expire
-                )
+                reuse = None if fixed else _registered_bind(self.session)
+                host, port, path = fixed or reuse or ("127.0.0.1", 0, "/callback")
+                try:
+                    self._listener = Listener(
+                        self._from_listener,
+                        host=host,
+                        port=port,
+                        path=path,
+                        on_timeout=self._expire,
+                    )
+                except OSError:
+                    if reuse is None:
+                        raise
+                    # The port this issuer's client was registered with is taken: any free
+                    # port, and the session registers a client for it.
+                    self._listener = Listener(
+                        self._from_listener, host=host, port=0, path=path, on_timeout=self._expire
+                    )
                 self._begin(self._listener.redirect_uri)
             elif self.mode == "proxy":
                 self._listener = Listener(
@@ -542,6 +556,20 @@ class LoginFlow:
             fn()
         except Exception as err:
             self._fail(err, final=self.state not in ("ready", "waiting") or self._flow is None)
+
+
+def _registered_bind(session: Any) -> tuple[str, int, str] | None:
+    """(host, port, path) of the loopback redirect this issuer's client was registered with,
+    so a new login reuses that registration instead of registering a client per login."""
+    uri = session.login_redirect() if hasattr(session, "login_redirect") else None
+    if not uri:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    if not parts.hostname or not parts.port:
+        return None
+    return parts.hostname, parts.port, parts.path or "/callback"
 
 
 def _deliver_to_listener(redirected: str) -> None:
