@@ -390,13 +390,32 @@ def test_token_store_setting_is_not_a_secret_name():
         (NotFoundError("GET /x: 404 Not Found", status=404), "check the path"),
         (RateLimitedError("GET /x: 429", retry_after=12.2, status=429), "retry in 13 s"),
         (ServerError("GET /x: 503 Service Unavailable", status=503), "try again"),
-        (NotLoggedInError("not signed in"), "finish the login above, or set GITBOOK_TOKEN"),
+        (NotLoggedInError("not signed in"), "run %gitbook login, or set GITBOOK_TOKEN to a"),
         (APIError("weird", status=418), "418: weird"),
     ],
 )
 def test_explain_gives_one_line_with_the_next_step(err, expected):
     text = explain(err)
     assert expected in text and "\n" not in text
+
+
+def test_explain_not_signed_in_from_where_the_user_is():
+    err = NotLoggedInError("not signed in: finish the login above, or set GITBOOK_TOKEN")
+    assert explain(err) == (
+        "not signed in: run %gitbook login, or set GITBOOK_TOKEN to a personal access token"
+    )
+    assert explain(err, sandbox=True) == "not signed in: run %gitbook login"
+    assert "login widget above" in explain(err, waiting=True)
+    assert "above" not in explain(err) and "above" not in explain(err, sandbox=True)
+
+
+def test_explain_drops_rule_ids_D4_E5():
+    from gitbook_nb.errors import UnsafeRequestError
+
+    err = UnsafeRequestError("a path must start with a single / (security rule D4)")
+    assert explain(err) == "a path must start with a single /"
+    err = UnsafeRequestError("x refused (SECURITY.md D4)", hint="use getpass (security rule E5)")
+    assert "SECURITY" not in explain(err) and "E5" not in explain(err, debug=True)
 
 
 def test_explain_debug_lists_fields_and_scrubs_secrets():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import secrets
 import socket
 from typing import Any
@@ -36,7 +38,11 @@ def magics(shell):
     yield m
     for name in set(shell.user_ns) - names:  # no test leaves a variable for the next one
         del shell.user_ns[name]
-    m.api, m.secret_prompt, m.widget_factory = __import__("gitbook_nb.kernel.session").kernel.session, None, None
+    m.api, m.secret_prompt, m.widget_factory = (
+        __import__("gitbook_nb.kernel.session").kernel.session,
+        None,
+        None,
+    )
     m.autopandas, m.max_rows = False, 50
     with m.hold_trait_notifications():
         m.profile, m.timeout = "", None
@@ -112,8 +118,7 @@ def test_load_ext_registers_line_and_cell_magic(shell):
 
 
 def test_unload_and_reload(shell):
-    from gitbook_nb import load_ipython_extension
-    from gitbook_nb import unload_ipython_extension
+    from gitbook_nb import load_ipython_extension, unload_ipython_extension
 
     unload_ipython_extension(shell)
     assert "gitbook" not in shell.magics_manager.magics["line"]
@@ -126,8 +131,10 @@ def test_unload_and_reload(shell):
 
 def test_call_before_login_is_one_line_and_sends_nothing(shell, kernel, sb, capsys):
     out, err = cell(shell, capsys, "%gitbook orgs")
+    # no live login widget in this kernel: the message says how to sign in, not "above"
     assert err.strip() == (
-        "UsageError: not signed in: finish the login above, or set GITBOOK_TOKEN"
+        "UsageError: not signed in: run %gitbook login, or set GITBOOK_TOKEN to a personal "
+        "access token"
     )
     assert "Traceback" not in out + err
     assert sb.requests == []
@@ -620,8 +627,9 @@ def test_D4_paths_are_refused_before_any_request(shell, signed_in, sb):
         "GET /x/../y",
         "GET '/x y'",
     ):
-        with pytest.raises(UsageError, match="D4"):
+        with pytest.raises(UsageError) as info:
             run(shell, line)
+        assert "D4" not in str(info.value) and "security rule" not in str(info.value)
     shell.user_ns["dots"] = ".."
     for line in ("GET /spaces/{evil}", "GET /spaces/{dots}/x", "pages {evil}"):
         with pytest.raises(UsageError):  # encoded, then refused: never a path change
@@ -731,3 +739,204 @@ def test_100k_rows_render_bounded_with_footer(shell, magics):
     html, text = shown(shell, res)
     assert len(html.encode()) < 100_000 and len(text.encode()) < 100_000
     assert "showing 50 of 100000 rows" in html and "showing 50 of 100000 rows" in text
+
+
+# ------------------------------------------------------------------ issue 14: words
+def usage_error(shell, line: str, cell: str | None = None) -> str:
+    with pytest.raises(UsageError) as info:
+        run(shell, line, cell)
+    text = str(info.value)
+    assert "\n" not in text  # one line
+    return text
+
+
+@pytest.fixture
+def sandbox_kernel(magics):
+    """A fresh session on the sandbox profile (its own sandbox), not signed in."""
+    k = reset_session(KernelSession(environ={}))
+    k.configure(profile="sandbox")
+    yield k
+    reset_session(KernelSession(environ={}))
+    k.close()
+
+
+def test_not_signed_in_points_at_a_widget_only_while_one_waits(shell, sandbox_kernel):
+    from gitbook_nb.kernel import environment as E
+    from gitbook_nb.notebook.widget import login
+
+    kernel = sandbox_kernel
+    assert usage_error(shell, "orgs") == "not signed in: run %gitbook login"  # sandbox: no token
+    w = login(session=kernel, environment_=E.detect({}, modules={}), display=False)
+    try:
+        assert usage_error(shell, "orgs") == (
+            "not signed in yet: finish the sign-in in the login widget above, or run %gitbook login"
+        )
+        w.cancel()  # a widget that no longer waits is not pointed at
+        assert usage_error(shell, "orgs") == "not signed in: run %gitbook login"
+    finally:
+        w.close()
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("GTE /user", "unknown subcommand 'GTE': did you mean GET?"),
+        ("whomai", "unknown subcommand 'whomai': did you mean whoami?"),
+        ("GET user", "a path starts with /: did you mean %gitbook GET /user?"),
+        ("user", "unknown subcommand 'user': did you mean %gitbook GET /user?"),
+        ("orgs --colums id", "unknown option --colums: did you mean --columns?"),
+        ("pages Engine handbook", "usage: %gitbook pages SPACE_ID"),
+        ("spaces", "usage: %gitbook spaces ORG_ID [key=value ...]"),
+        ("search only-a-space", 'usage: %gitbook search SPACE_ID "query"'),
+    ],
+)
+def test_did_you_mean_and_usage(shell, signed_in, sb, line, expected):
+    assert usage_error(shell, line).startswith(expected)
+    assert sb.requests == []
+
+
+def test_did_you_mean_knows_feature_subcommands(shell, signed_in):
+    from gitbook_nb.notebook._magic_parse import FEATURES
+
+    if not [w for w in FEATURES if " " not in w]:
+        pytest.skip("no feature subcommands registered in this tree")
+    name = next(w for w in FEATURES if " " not in w and len(w) > 3)
+    assert f"did you mean {name}?" in usage_error(shell, name[:-1] + "x")
+
+
+def test_no_rule_ids_in_messages(shell, signed_in, sb):
+    for line in ("GET //evil.example/x", "GET /a\\b", "GET /x/../y", "pages .."):
+        text = usage_error(shell, line)
+        assert not re.search(r"\b[A-G][0-9]\b|SECURITY|security rule", text), text
+
+
+def test_gitbook_help_is_clean_text(shell):
+    doc = shell.find_line_magic("gitbook").__doc__
+    assert "::" not in doc and "``" not in doc
+    assert "--columns all" in doc and "--wait" in doc
+
+
+def test_whoami_shows_no_empty_fields_and_is_in_history(shell, signed_in, sb):
+    res = run(shell, "whoami")
+    fields = [r["field"] for r in res.rows]
+    assert fields[:2] == ["name", "id"] and "username" not in fields  # v1 users have none
+    assert all(r["value"] not in (None, "") for r in res.rows)
+    assert [(r["method"], r["path"]) for r in run(shell, "history").rows][-1] == ("GET", "/user")
+
+
+def test_dry_run_curl_line_works_as_pasted_against_the_sandbox(shell, sandbox_kernel):
+    import shutil
+    import subprocess
+
+    kernel = sandbox_kernel
+    sandbox = kernel.sandbox
+    kernel.login_with_token(sandbox.personal_token)
+    view = run(shell, "GET /user --dry-run")
+    line = view.text.splitlines()[-1]
+    assert line.startswith("curl ") and sandbox.personal_token not in view.text
+    assert "the sandbox's token is read from a file only you can read" in view.text
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    out = subprocess.run(
+        ["bash", "-c", line], capture_output=True, text=True, timeout=60, env=env, check=True
+    )
+    assert json.loads(out.stdout)["displayName"] == sandbox.user
+
+
+def test_dry_run_for_real_gitbook_reads_gitbook_token(shell, signed_in, sb):
+    view = run(shell, "GET /user --dry-run")
+    assert '"Authorization: Bearer $GITBOOK_TOKEN"' in view.text
+    assert "set GITBOOK_TOKEN to a personal access token first" in view.text
+
+
+def test_error_in_a_kernel_is_shown_as_html_that_wraps_between_words(
+    shell, signed_in, monkeypatch, capsys
+):
+    monkeypatch.setattr(shell, "kernel", object(), raising=False)  # as in ipykernel
+    shown_objects: list[Any] = []
+    monkeypatch.setattr(shell.display_pub, "publish", lambda data, **kw: shown_objects.append(data))
+    with pytest.raises(UsageError) as info:
+        run(shell, "GTE /user")
+    assert str(info.value) == "%gitbook stopped; the message above says why"
+    html_out = shown_objects[-1]["text/html"]
+    assert "did you mean GET?" in html_out and "word-break:normal" in html_out
+    assert shown_objects[-1]["text/plain"].startswith("unknown subcommand 'GTE'")
+
+
+# ------------------------------------------------------------------ issue 14: tables
+def headers(shell, res: Any) -> list[str]:
+    html_out, _ = shown(shell, res)
+    return re.findall(r"<th>([^<]*)</th>", html_out)
+
+
+def test_default_columns_of_every_shortcut(shell, signed_in, sb):
+    ids = sb.ids
+    assert headers(shell, run(shell, "orgs")) == [
+        "id",
+        "title",
+        "type",
+        "plan",
+        "hostname",
+        "createdAt",
+    ]
+    assert headers(shell, run(shell, f"spaces {ids['org']}")) == [
+        "id",
+        "title",
+        "emoji",
+        "visibility",
+        "changeRequestsOpen",
+        "updatedAt",
+    ]
+    assert headers(shell, run(shell, f"pages {ids['space']}")) == [
+        "id",
+        "title",
+        "path",
+        "type",
+        "slug",
+    ]
+    assert headers(shell, run(shell, f"search {ids['space']} engine")) == [
+        "id",
+        "title",
+        "path",
+        "description",
+        "score",
+    ]
+    assert headers(shell, run(shell, f"GET /orgs/{ids['org']}/members")) == [
+        "id",
+        "user.displayName",
+        "user.email",
+        "role",
+        "lastSeenAt",
+    ]
+    assert headers(shell, run(shell, f"GET /orgs/{ids['org']}/collections"))[:2] == ["id", "title"]
+    assert headers(shell, run(shell, f"GET /spaces/{ids['space']}/change-requests"))[:3] == [
+        "id",
+        "number",
+        "subject",
+    ]
+
+
+def test_default_columns_of_legacy_books(shell, legacy):
+    assert headers(shell, run(shell, "books")) == [
+        "id",
+        "title",
+        "public",
+        "author.name",
+        "language.name",
+        "dates.created",
+    ]
+
+
+def test_columns_all_and_the_footer(shell, signed_in, sb):
+    res = run(shell, "orgs --columns all")
+    assert len(headers(shell, res)) > 20
+    html_out, text = shown(shell, run(shell, "orgs"))
+    assert re.search(r"showing [0-9]+ of [0-9]+ rows?, 6 of [0-9]+ columns \(--columns all\)", text)
+    assert 'class="gitbook-nb-scroll" style="overflow-x:auto' in html_out
+
+
+def test_long_values_are_cut_with_a_tooltip(shell, signed_in, sb):
+    html_out, _ = shown(shell, run(shell, f"spaces {sb.ids['org']} --columns id,urls.app"))
+    m = re.search(r'<td title="([^"]+)">([^<]+)</td>', html_out)
+    assert m and m.group(2).endswith("…") and m.group(1).startswith(m.group(2)[:-1])

@@ -27,11 +27,18 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Bool, Float, Int, Unicode, observe
 
-from gitbook_nb.kernel import session as _session
 from gitbook_nb.display.result import Result
 from gitbook_nb.errors import AuthenticationError, GitBookError
+from gitbook_nb.kernel import session as _session
+from gitbook_nb.notebook._login_flow import waiting_login
 from gitbook_nb.notebook._magic_interp import LiveSecrets, MagicLineError
-from gitbook_nb.notebook._magic_output import DryRun, Progress, explain
+from gitbook_nb.notebook._magic_output import (
+    DryRun,
+    ErrorNote,
+    Progress,
+    explain,
+    sandbox_auth_file,
+)
 from gitbook_nb.notebook._magic_parse import FEATURES, OPTION_SPECS, Command, parse
 from gitbook_nb.protocol.tokens import MASK, Secret
 
@@ -52,12 +59,16 @@ def _magic_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "words",
         nargs="*",
         help="a subcommand (login, whoami, status, logout, config, history, audit, orgs, "
-        "spaces ORG, pages SPACE, search SPACE QUERY, books) or [METHOD] /path "
+        "spaces ORG_ID, pages SPACE_ID, search SPACE_ID QUERY, books) or [METHOD] /path "
         "[key=value ...]; {name} is read from the notebook",
     )(func)
     for flags, kwargs in reversed(OPTION_SPECS):
         func = magic_arguments.argument(*flags, **kwargs)(func)
-    return magic_arguments.magic_arguments()(func)
+    func = magic_arguments.magic_arguments()(func)
+    # magic_arguments writes reStructuredText ("::" before the usage); %gitbook? shows the
+    # docstring as plain text, so say "Usage:" instead.
+    func.__doc__ = (func.__doc__ or "").replace("::\n\n", "Usage:\n\n", 1)
+    return func
 
 
 @magics_class
@@ -115,17 +126,18 @@ class GitBookMagics(Magics):
     def gitbook(self, line: str = "", cell: str | None = None) -> Any:
         """Call GitBook and show the answer as a table.
 
-        Examples::
+        Examples:
 
-            %gitbook login [--profile sandbox|current|legacy] [--token]
+            %gitbook login [--profile sandbox|current|legacy] [--token] [--wait [SECONDS]]
             %gitbook whoami | status | logout | config | history
-            %gitbook orgs | spaces ORG | pages SPACE | search SPACE "query" | books
+            %gitbook orgs | spaces ORG_ID | pages SPACE_ID | search SPACE_ID "query" | books
             %gitbook GET /path key=value --all --max-pages 5 --columns id,title -o result
+            %gitbook GET /path --columns all
             %gitbook GET /path --dry-run
             %gitbook audit notebook.ipynb
 
-        ``%%gitbook POST /path`` sends the cell body as JSON. ``{name}`` reads the notebook's
-        variables: URL-encoded in paths and queries, JSON-encoded in bodies; ``{{`` is a brace.
+        %%gitbook POST /path sends the cell body as JSON. {name} reads a variable of the
+        notebook: URL-encoded in paths and queries, JSON-encoded in bodies; {{ is a brace.
         """
         live = self._live_secrets()
         debug = "--debug" in line.split()
@@ -138,10 +150,30 @@ class GitBookMagics(Magics):
             else:
                 shown, bound = getattr(self, "_do_" + cmd.action)(cmd)
         except GitBookError as err:
-            raise UsageError(explain(err, debug=debug, live=live)) from None
+            raise self._usage_error(explain(err, debug=debug, live=live, **self._where())) from None
         if cmd.options.output and bound is not None and self.shell is not None:
             self.shell.user_ns[cmd.options.output] = bound
         return shown
+
+    def _where(self) -> dict[str, bool]:
+        """Where the user is, for "not signed in": a waiting widget here? the sandbox?"""
+        try:
+            kernel = self.api.get_session()
+            return {"waiting": waiting_login(kernel), "sandbox": kernel.sandbox is not None}
+        except (GitBookError, AttributeError):
+            return {"waiting": waiting_login(), "sandbox": False}
+
+    def _usage_error(self, message: str) -> UsageError:
+        """The one-line error. In a kernel it is also shown as HTML, which wraps between words
+        (Jupyter's error box breaks lines anywhere, mid-word), and the error line itself is
+        kept short; elsewhere (a terminal, tests) the message is the error's own text."""
+        shell = self.shell
+        if shell is None or getattr(shell, "kernel", None) is None or "\n" in message:
+            return UsageError(message)
+        from IPython.display import display
+
+        display(ErrorNote(message))
+        return UsageError("%gitbook stopped; the message above says why")
 
     def _live_secrets(self) -> LiveSecrets:
         """The live token and client secret (as Secrets), to refuse and scrub them (E5, E2)."""
@@ -195,7 +227,11 @@ class GitBookMagics(Magics):
                 )
         opts = cmd.options
         if opts.dry_run:
-            view = DryRun(self.api.prepare(cmd.method, cmd.path, params=cmd.query, json=cmd.body))
+            sandbox = self.api.get_session().sandbox
+            view = DryRun(
+                self.api.prepare(cmd.method, cmd.path, params=cmd.query, json=cmd.body),
+                auth_file=sandbox_auth_file(sandbox) if sandbox is not None else None,
+            )
             return view, view
         if opts.all:
             with Progress(f"{cmd.method} {cmd.path}") as bar:
@@ -225,6 +261,11 @@ class GitBookMagics(Magics):
         if not opts.token:
             factory = self.widget_factory or _widget_login
             widget = factory()  # displays itself; returning it binds it without a 2nd drawing
+            wait = opts.get("wait")
+            if wait is not None:  # --wait [SECONDS]: hold the cell until the sign-in ends
+                from gitbook_nb.notebook.widget import wait_for
+
+                wait_for(widget, None if wait == float("inf") else wait)
             return widget, widget
         host = self.api.status().get("host", "GitBook")
         try:  # wrapped at once: the typed token never sits in a plain local (E1)
@@ -249,7 +290,10 @@ class GitBookMagics(Magics):
         return None, None
 
     def _do_whoami(self, cmd: Command) -> tuple[Any, Any]:
-        return self._table(Result(self.api.whoami(), method="", path=""), cmd)
+        # Only the fields that have a value (the legacy API has no username on GitBook v1).
+        who = self.api.whoami()
+        shown = {k: v for k, v in who.items() if v not in (None, "")}
+        return self._table(Result(shown, method="", path=""), cmd)
 
     def _do_status(self, cmd: Command) -> tuple[Any, Any]:
         return self._table(Result(self.api.status(), method="", path=""), cmd)
@@ -289,7 +333,9 @@ class GitBookMagics(Magics):
         except (GitBookError, AttributeError):
             extra = []
         extra.append(os.environ.get("GITBOOK_CLIENT_SECRET"))
-        from gitbook_nb.notebook.audit import audit_notebook  # only `%gitbook audit` needs it: keep %load_ext light
+        from gitbook_nb.notebook.audit import (
+            audit_notebook,  # only `%gitbook audit` needs it: keep %load_ext light
+        )
 
         findings = audit_notebook(
             path, live_token=live[0] if live else None, client_secrets=[*live[1:], *extra]
