@@ -61,13 +61,13 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 class RawResponse:
     """What came back, as plain values (no live requests object, so no request headers).
 
-    The body stays out of the repr: a page that echoes the request headers would otherwise
-    show the token in the caller's locals under ``%xmode Verbose`` (E2).
+    Only the status is in the repr: a page (or a header, or a reason phrase) that echoes the
+    request would otherwise show the token in the caller's locals under ``%xmode Verbose`` (E2).
     """
 
     status: int
-    reason: str
-    headers: CaseInsensitiveDict
+    reason: str = field(repr=False)
+    headers: CaseInsensitiveDict = field(repr=False)
     body: bytes = field(repr=False)
 
 

@@ -248,7 +248,6 @@ class GrantAuth(Auth):
                 return None, flight.failed  # we waited for an attempt that failed: its result
             if self._source.current() is None:
                 return None, None
-            flight.attempts += 1
             try:
                 new = self._source.renew(stale)
             except GitBookError as err:
@@ -256,6 +255,10 @@ class GrantAuth(Auth):
             else:
                 flight.failed = None
                 return new, None
+            finally:
+                # Counted when the attempt is over: every thread that arrived while it was in
+                # flight (whatever it read) sees the count move and takes its result.
+                flight.attempts += 1
             failed = flight.failed
             if not is_transient(failed):
                 # The refresh token is dead (invalid_grant, revoked): never send it again.

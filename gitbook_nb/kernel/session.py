@@ -219,6 +219,7 @@ class KernelSession:
         **overrides: Any,
     ) -> oauth.PendingFlow:
         """Start a login and return its pending flow; any older pending flow is cancelled (A2)."""
+        overrides = config.seal_secrets(overrides)
         s = self.settings_with(overrides)
         return self.signin.begin(s, redirect_uri=redirect_uri, browser_url=browser_url)
 
@@ -237,6 +238,7 @@ class KernelSession:
     def login_with_token(self, token: str | Secret | None = None, **overrides: Any) -> Token:
         """Use a personal access token (asked with getpass when not given); checked first."""
         token = None if token is None else Secret(token)
+        overrides = config.seal_secrets(overrides)
         s = self.settings_with(overrides)
         candidate, who = self.signin.with_token(s, token)
         self._who[s.api_url] = (candidate, who)
@@ -353,16 +355,19 @@ def profile(name: str) -> config.Settings:
 
 
 def begin_login(**kw: Any) -> oauth.PendingFlow:
+    kw = config.seal_secrets(kw)  # E2: a client secret override is never plain in a frame
     return get_session().begin_login(**kw)
 
 
 def finish_login(text: str | Secret, **kw: Any) -> Token:
     text = Secret(text)  # E2: no frame keeps the pasted address (it may hold a code)
+    kw = config.seal_secrets(kw)
     return get_session().finish_login(text, **kw)
 
 
 def login_with_token(token: str | Secret | None = None, **kw: Any) -> Token:
     token = None if token is None else Secret(token)
+    kw = config.seal_secrets(kw)
     return get_session().login_with_token(token, **kw)
 
 
