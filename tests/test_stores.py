@@ -413,3 +413,36 @@ def test_stores_list_their_keys(tmp_path):
         assert store.keys() == [("api.example", "gbc_x")]
         store.delete(tok.key)
         assert store.keys() == []
+
+
+def test_grant_information_survives_every_store(tmp_path):
+    """A token read back in a new kernel still knows where it is renewed and revoked."""
+    from gitbook_nb.protocol.tokens import GrantInfo
+
+    info = GrantInfo(
+        api_url="https://api.example/v1",
+        issuer="https://auth.example",
+        token_url="https://auth.example/token",
+        revocation_url="https://auth.example/revoke",
+        auth_method="client_secret_basic",
+        redirect_uri="http://127.0.0.1:8765/callback",
+    )
+    tok = make_token(grant=info)
+    for store in (FileStore(tmp_path / "t" / "tokens.json"), KeyringStore(backend=MemoryKeyring())):
+        store.set(KEY, tok)
+        got = store.get(KEY)
+        assert got is not None and got.grant == info and same(got, tok)
+        store.set(KEY, make_token())  # a token without one (personal, or an older file)
+        assert store.get(KEY).grant is None
+
+
+def test_F2_malformed_grant_information_is_a_corrupt_entry(path):
+    store = FileStore(path)
+    store.set(KEY, make_token())
+    data = json.loads(path.read_text())
+    data["tokens"][0]["grant"] = {"token_url": 5}
+    path.write_text(json.dumps(data))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert store.get(KEY) is None
+    assert len(caught) == 1 and "unreadable" in str(caught[0].message)

@@ -142,16 +142,20 @@ def test_file_signature_and_get_see_another_store_objects_write(path):
         assert same(tx.token, rotated)
 
 
-def test_keyring_signature_and_transaction_see_another_store_objects_write():
+def test_keyring_transaction_and_get_see_another_store_objects_write():
+    """What the keyring does and does not guarantee across kernels (README security notes)."""
     backend = MemoryKeyring()  # one keyring, two kernels
     mine, theirs = KeyringStore(backend=backend), KeyringStore(backend=backend)
     mine.set(KEY, make_token())
     before = mine.signature()
+    reads = []
+    backend.get_password = lambda *a, _get=backend.get_password: reads.append(a) or _get(*a)
     rotated = make_token()
     theirs.set(KEY, rotated)
-    assert mine.signature() != before
+    reads.clear()
+    assert mine.signature() == before and reads == []  # per call: no keyring round trip
     with mine.transaction(KEY) as tx:
-        assert same(tx.token, rotated)
+        assert same(tx.token, rotated)  # read afresh under the (thread) lock
     theirs.delete(KEY)  # logout in the other kernel
     assert mine.get(KEY) is None
 

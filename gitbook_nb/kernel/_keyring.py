@@ -6,16 +6,19 @@ Across processes (several kernels at once, issue 13) the keyring API offers no l
 store guarantees less than the file store; exactly:
 
 - guaranteed: each token is one keyring entry written whole by one ``set_password`` call, so
-  another kernel reads the old token or the new one, never a mix; ``get``, ``transaction`` and
-  ``signature`` read the keyring every time (no cache), so a token rotated or deleted (logout)
-  by another kernel is seen by the next read; within one process, a thread lock makes
-  ``transaction`` exclusive, as in the other stores.
+  another kernel reads the old token or the new one, never a mix; ``get`` and ``transaction``
+  read the keyring every time (no cache), so a token rotated or deleted (logout) by another
+  kernel is seen by the next read; within one process, a thread lock makes ``transaction``
+  exclusive, as in the other stores.
 - not guaranteed: mutual exclusion between processes. Two kernels refreshing the same grant at
   the same moment may both send its refresh token; a server with reuse detection then revokes
   the grant and both are signed out. Two kernels storing their first token for different
   clients at the same moment may leave one out of the index that ``keys()`` reads (the token
   itself is kept; a new kernel just does not find a dynamically registered client's token
-  until the next sign-in).
+  until the next sign-in). ``signature`` counts only this process's writes (reading every
+  entry on each call would cost a keyring round trip per call), so a kernel learns of another
+  kernel's renewal or logout only when its own token is refused: a renewal then costs one
+  retry, and after a logout the message says to log in again.
 
 For several kernels against a server that rotates refresh tokens, ``token_store="file"`` is
 the store that guarantees one refresh at a time.
@@ -23,7 +26,6 @@ the store that guarantees one refresh at a time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import warnings
@@ -100,6 +102,7 @@ class KeyringStore:
                 "token_store='file' (a 0600 file) or the default memory store",
             )
         self._lock = threading.RLock()  # re-entrant: set/get inside a transaction
+        self._writes = 0  # this object's writes: its signature
 
     def describe(self) -> str:
         return f"keyring ({type(self._backend).__module__}.{type(self._backend).__qualname__})"
@@ -140,6 +143,7 @@ class KeyringStore:
 
     def set(self, key: Key, token: Token) -> None:
         with self._lock:
+            self._writes += 1
             # E2: the revealed token is an argument only of _put, which returns its failure
             # instead of raising (``%xmode Verbose`` prints every frame's locals).
             failure = self._put(self._user(key), _entry_json(key, token))
@@ -163,29 +167,12 @@ class KeyringStore:
                 tx.close()
 
     def signature(self) -> Hashable:
-        """A digest of every entry as the keyring holds it now (one backend read per stored
-        key), or None when the keyring cannot be read: unlike a file there is no cheap
-        "changed since" to ask, and a digest of random tokens reveals nothing of them."""
+        """A count of this store object's own writes. The kernel compares it on every call,
+        and a keyring read costs a round trip to the keyring service (D-Bus, Keychain) per
+        entry, so it reads nothing: another process's writes do not change it (the module
+        docstring says what that costs), while ``get`` and ``transaction`` read afresh."""
         with self._lock:
-            users = [self._INDEX, *self._index_or_empty()]
-            return self._digest(users)
-
-    def _index_or_empty(self) -> list[str]:
-        try:
-            return self._index()
-        except StorageError:
-            return []
-
-    def _digest(self, users: list[str]) -> str | None:
-        """Returns instead of raising (E2): ``raw`` holds a token."""
-        h = hashlib.blake2b(digest_size=16)
-        try:
-            for user in users:
-                raw = self._backend.get_password(self.SERVICE, user)
-                h.update(json.dumps([user, raw]).encode())
-        except Exception:  # noqa: BLE001 - see the docstring
-            return None
-        return h.hexdigest()
+            return self._writes
 
     def _put(self, user: str, value: str) -> str | None:
         """Store ``value``; the failure's type name or None. Any exception is caught: one
@@ -204,6 +191,7 @@ class KeyringStore:
 
     def delete(self, key: Key) -> None:
         with self._lock:
+            self._writes += 1
             self._delete_user(self._user(key))
             index = [u for u in self._index() if u != self._user(key)]
             self._call(self._backend.set_password, self._INDEX, json.dumps(index))
@@ -223,6 +211,7 @@ class KeyringStore:
 
     def clear(self) -> None:
         with self._lock:
+            self._writes += 1
             for user in self._index():
                 self._delete_user(user)
             self._delete_user(self._INDEX)

@@ -8,8 +8,9 @@ All stores share one small interface, keyed by ``(issuer host, client id)`` (D3)
 
 ``transaction`` is how a kernel refreshes a grant that other kernels share (issue 13): it holds
 the store's lock, reads the token kept *now*, and writes the rotated one before letting go, so
-no refresh token is sent twice. ``signature`` tells a kernel, cheaply, that another one wrote
-since it last looked (a hint to re-read; the transaction is the truth).
+no refresh token is sent twice. ``signature`` tells a kernel, cheaply, that the file store was
+written since it last looked, by any process (a hint to re-read; the transaction is the truth;
+the keyring's counts only this process's writes, see ``_keyring.py``).
 
 The keyring store is in ``_keyring.py``, the file lock in ``_flock.py``. Tokens are serialised
 as JSON; the access and refresh tokens are revealed only into the store itself (a 0600 file or
