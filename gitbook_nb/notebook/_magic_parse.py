@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from gitbook_nb.errors import UnsafeRequestError
+from gitbook_nb.notebook._words import did_you_mean
 from gitbook_nb.notebook._magic_interp import (
     SECRET_HINT,
     LiveSecrets,
@@ -135,6 +136,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text[:20]!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
 OPTION_SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--all",), {"action": "store_true", "help": "follow every page (both envelopes)"}),
     (
@@ -163,6 +174,7 @@ OPTION_SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         ("--token",),
         {"action": "store_true", "help": "login: ask for a personal access token with getpass"},
     ),
+    (("--scopes",), {"metavar": "a,b", "help": "login: also ask for these OAuth scopes"}),
     (
         ("--to",),
         {
@@ -180,14 +192,24 @@ OPTION_SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--top",), {"type": _positive_int, "metavar": "N", "help": "insights: the N biggest groups"}),
     (("--metric",), {"choices": ("events", "visitors", "sessions"), "help": "insights: what to count"}),
     (("--org",), {"action": "store_true", "help": 'search --org ORG "q": the whole organisation'}),
-    (("--scopes",), {"metavar": "a,b", "help": "login: also ask for these OAuth scopes"}),
+    (
+        ("--wait",),
+        {
+            "nargs": "?",
+            "const": float("inf"),
+            "type": _seconds,
+            "metavar": "SECONDS",
+            "help": "login: hold this cell until the sign-in completes (at most SECONDS), so "
+            "Run All and Voila fetch data after it",
+        },
+    ),
 ]
 
 _CALL_OPTS = {"all", "max_pages", "limit", "output", "json", "columns", "dry_run", "debug"}
 _SHOW_OPTS = {"output", "json", "columns", "debug"}
 _ALLOWED: dict[str, set[str]] = {
     "call": _CALL_OPTS,
-    "login": {"flow", "profile", "token", "debug", "scopes"},
+    "login": {"flow", "profile", "token", "debug", "scopes", "wait"},
     "whoami": _SHOW_OPTS,
     "status": _SHOW_OPTS,
     "history": _SHOW_OPTS,
@@ -218,6 +240,7 @@ _CORE_DESTS = {"args", "all", "max_pages", "limit", "output", "json", "columns",
                "debug", "flow", "profile", "token"}  # the fixed fields of Options
 _RESERVED_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit"})
 _TAKES_VALUE = {f for flags, kw in OPTION_SPECS if "action" not in kw for f in flags}
+_OPTIONAL_VALUE = {f for flags, kw in OPTION_SPECS if kw.get("nargs") == "?" for f in flags}
 _FLAGS = {f for flags, _ in OPTION_SPECS for f in flags}
 
 
@@ -241,6 +264,7 @@ class Options:
     def get(self, name: str, default: Any = None) -> Any:
         """A feature option's value (``opts.get("to")``), or ``default`` when not given."""
         return dict(self.extra).get(name, default)
+
 
 
 @dataclass(frozen=True)
@@ -304,14 +328,19 @@ def _split_options(words: list[str]) -> tuple[list[str], list[str]]:
             break
         if name in _FLAGS:
             opts.append(w)
-            if w in _TAKES_VALUE:  # "--limit 5": the next word is the option's value
+            if w in _OPTIONAL_VALUE:  # "--wait" or "--wait 120": a value only if it is a number
+                if i + 1 < len(words) and re.fullmatch(r"[0-9]+(\.[0-9]+)?", words[i + 1]):
+                    opts.append(words[i + 1])
+                    i += 1
+            elif w in _TAKES_VALUE:  # "--limit 5": the next word is the option's value
                 if i + 1 >= len(words):
                     raise MagicLineError(f"option {w} needs a value")
                 opts.append(words[i + 1])
                 i += 1
         elif w.startswith("--"):
+            close = did_you_mean(name, (f for f in _FLAGS if f.startswith("--")))
             raise MagicLineError(
-                f"unknown option {name[:40]}",
+                f"unknown option {name[:40]}" + (f": did you mean {close}?" if close else ""),
                 hint="options: " + ", ".join(sorted(f for f in _FLAGS if f.startswith("--"))),
             )
         else:
@@ -461,6 +490,46 @@ def _feature(
     return Command(word, opts, args=args, body=body_text, feature=True)
 
 
+# Paths people type most; "did you mean" picks from them (and from every subcommand).
+KNOWN_PATHS = ("/user", "/orgs", "/spaces", "/collections", "/account", "/books", "/topics")
+_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*(/[A-Za-z0-9_\-{}]+)*")
+
+
+def _use_hint() -> str:
+    features = [w for w in FEATURES if " " not in w]  # read now: feature modules add entries
+    names = ", ".join([*ACTIONS, *SHORTCUTS, *features])
+    return f"subcommands: {names}, or GET|POST|PATCH|DELETE|HEAD /path"
+
+
+SHORTCUT_USAGE = {
+    "orgs": "orgs",
+    "spaces": "spaces ORG_ID [key=value ...]",
+    "pages": "pages SPACE_ID",
+    "search": 'search SPACE_ID "query"',
+    "books": "books [key=value ...]",
+}
+
+
+def _known_path(word: str) -> str:
+    path = "/" + word.lstrip("/")
+    return did_you_mean(path, KNOWN_PATHS, cutoff=0.75) or path
+
+
+def _suggest(word: str) -> str:
+    """The ": did you mean X?" for a mistyped subcommand, method or path, else ""."""
+    if "/" + word.lower() in KNOWN_PATHS:  # "%gitbook user": the path, not "search"
+        return f": did you mean %gitbook GET /{word.lower()}?"
+    features = [w for w in FEATURES if " " not in w]  # read now: feature modules add entries
+    close = did_you_mean(word, [*ACTIONS, *SHORTCUTS, *features, *METHODS])
+    if close is not None:
+        return f": did you mean {close}?"
+    if _PLAIN_WORD.fullmatch(word):
+        path = did_you_mean("/" + word, KNOWN_PATHS, cutoff=0.75)
+        if path is not None:
+            return f": did you mean %gitbook GET {path}?"
+    return ""
+
+
 def parse(
     line: str,
     cell: str | None = None,
@@ -522,13 +591,19 @@ def parse(
     _check_allowed("call", opt_words, opts)
     if word in SHORTCUTS:
         template, api, nargs = SHORTCUTS[word]
+        usage = f"usage: %gitbook {SHORTCUT_USAGE[word]}"
+        extra = [w for w in rest[nargs:] if "=" not in w]
         if len(rest) < nargs:
-            usage = {
-                "spaces": "spaces ORG_ID",
-                "pages": "pages SPACE_ID",
-                "search": 'search SPACE_ID "query"',
-            }[word]
-            raise MagicLineError(f"usage: %gitbook {usage}")
+            raise MagicLineError(usage)
+        if word != "search" and extra:  # e.g. "pages Engine handbook": a title, not an id
+            raise MagicLineError(
+                usage,
+                hint=(
+                    f"got {extra[0][:40]!r} too; an id is one word, other words are key=value"
+                    if nargs
+                    else f"{word} takes no values"
+                ),
+            )
         params: list[tuple[str, str]] = []
         if word == "search":
             space = _segment(rest[0], ns, live)
@@ -566,10 +641,10 @@ def parse(
     elif head.startswith("/") or "://" in head or head.startswith("\\"):
         method, target = "GET", head
     else:
+        raise MagicLineError(f"unknown subcommand {head[:40]!r}{_suggest(head)}", hint=_use_hint())
+    if _PLAIN_WORD.fullmatch(target):  # "GET user": a path without its leading /
         raise MagicLineError(
-            f"unknown subcommand {head[:40]!r}",
-            hint="use login, whoami, status, logout, config, history, audit, orgs, spaces, "
-            "pages, search, books, or GET|POST|PATCH|DELETE|HEAD /path",
+            f"a path starts with /: did you mean %gitbook {method} {_known_path(target)}?"
         )
     path, params = _path_and_query(target, ns, live)
     params.extend(_pair(w, ns, live) for w in rest)
