@@ -6,7 +6,7 @@ Every failure a user can meet is a :class:`GitBookError`; catch a subclass by me
     ├── ConfigError                 a setting or URL is invalid (SECURITY.md D1, A7)
     ├── UnsafeRequestError          refused before sending: bad path (D4), cross-host redirect or
     │                               pagination link (D3), secret where it must not be (E5)
-    ├── NotLoggedInError            no token: "finish the login above, or set GITBOOK_TOKEN"
+    ├── NotLoggedInError            no token: "run %gitbook login ..., or set GITBOOK_TOKEN"
     ├── LoginError                  a login did not complete; the previous token is kept
     │   ├── PasteError              the pasted text is malformed (B1-B3, B5, B8)
     │   ├── StateMismatchError      ``state`` missing or different (B6, B7)
@@ -97,7 +97,7 @@ class UnsafeRequestError(GitBookError):
 class NotLoggedInError(GitBookError):
     """A call was made before a login completed."""
 
-    default_hint = "finish the login above, or set GITBOOK_TOKEN"
+    default_hint = "run %gitbook login (gitbook_nb.login() in Python), or set GITBOOK_TOKEN"
 
 
 class LoginError(GitBookError):
@@ -136,7 +136,7 @@ class FlowUsedError(LoginError):
 class AccessDeniedError(LoginError):
     """The user (or the server) refused consent."""
 
-    default_hint = "click Approve on the GitBook page, or start a new login"
+    default_hint = "start a new sign-in with %gitbook login if that was a mistake"
 
 
 class TokenExchangeError(LoginError):

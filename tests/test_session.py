@@ -95,7 +95,9 @@ def test_not_logged_in_is_one_clear_line(sb):
     ks = current(sb)
     with pytest.raises(errors.NotLoggedInError) as info:
         ks.request("GET", "/user")
-    assert str(info.value) == "not signed in: finish the login above, or set GITBOOK_TOKEN"
+    assert str(info.value) == (
+        "not signed in: run %gitbook login (gitbook_nb.login() in Python), or set GITBOOK_TOKEN"
+    )
     assert not [r for r in sb.requests if r.path == "/v1/user"]  # nothing was sent
 
 

@@ -26,7 +26,9 @@ from gitbook_nb.protocol.tokens import MASK
 __all__ = ["HISTORY_LIMIT", "Calls", "envelope_items", "envelope_total", "normalise_user"]
 
 HISTORY_LIMIT = 1000
-NOT_SIGNED_IN = "not signed in: finish the login above, or set GITBOOK_TOKEN"
+NOT_SIGNED_IN = (
+    "not signed in: run %gitbook login (gitbook_nb.login() in Python), or set GITBOOK_TOKEN"
+)
 
 
 def envelope_items(data: Any) -> list | None:

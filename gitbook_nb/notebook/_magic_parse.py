@@ -451,7 +451,7 @@ def _segment(word: str, ns: Mapping[str, Any], secrets: LiveSecrets) -> str:
     """A shortcut argument becomes exactly one encoded path segment (no ``/`` can get in)."""
     value = interpolate(word, ns, str, secrets=secrets)
     if value in ("", ".", ".."):
-        raise UnsafeRequestError(f"{value!r} is not a usable id (SECURITY.md D4)")
+        raise UnsafeRequestError(f"{value!r} is not a usable id")
     return quote(value, safe="")
 
 
@@ -549,7 +549,7 @@ def parse(
         if ch != "\t" and unicodedata.category(ch) == "Cc":
             raise UnsafeRequestError(
                 f"the line contains a control character (U+{ord(ch):04X}), e.g. CR/LF; "
-                "refused (SECURITY.md D4)"
+                "refused"
             )
     words = split_words(line)
     refuse_secret_words(words, live)

@@ -85,7 +85,7 @@ class PendingFlow:
         return not (self.used or self.cancelled or self.expired(now))
 
     def __reduce__(self) -> Any:  # holds the verifier: never pickled (E1)
-        raise TypeError("a PendingFlow cannot be pickled (SECURITY.md E1)")
+        raise TypeError("a PendingFlow cannot be pickled: it holds the login's secrets")
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ class HTTPRequestSpec:
     __str__ = __repr__
 
     def __reduce__(self) -> Any:
-        raise TypeError("an HTTPRequestSpec cannot be pickled (SECURITY.md E1)")
+        raise TypeError("an HTTPRequestSpec cannot be pickled: it may hold a secret")
 
 
 # ---------------------------------------------------------------- answers

@@ -235,7 +235,7 @@ def normalize(changes: Mapping[str, Any]) -> dict[str, Any]:
             )
         if key in _TLS_NAMES:
             raise ConfigError(
-                "TLS verification cannot be turned off (security rule D2)",
+                "TLS verification cannot be turned off",
                 hint="for a private CA, point REQUESTS_CA_BUNDLE at its certificate file",
             )
         if key not in _FIELD_NAMES:

@@ -72,19 +72,19 @@ class Secret:
         raise AttributeError("Secret is immutable")
 
     def __reduce__(self):
-        raise TypeError("a Secret cannot be pickled (SECURITY.md E1)")
+        raise TypeError("a Secret cannot be pickled: it would write the secret out")
 
     def __reduce_ex__(self, protocol):  # pickle, copy and deepcopy all come through here
-        raise TypeError("a Secret cannot be pickled (SECURITY.md E1)")
+        raise TypeError("a Secret cannot be pickled: it would write the secret out")
 
     def __getstate__(self):
-        raise TypeError("a Secret cannot be pickled (SECURITY.md E1)")
+        raise TypeError("a Secret cannot be pickled: it would write the secret out")
 
     def __copy__(self):  # an explicit refusal reads better than a pickling error
-        raise TypeError("a Secret cannot be copied (SECURITY.md E1)")
+        raise TypeError("a Secret cannot be copied: keep the one reference")
 
     def __deepcopy__(self, memo):
-        raise TypeError("a Secret cannot be copied (SECURITY.md E1)")
+        raise TypeError("a Secret cannot be copied: keep the one reference")
 
 
 def reveal(value: Secret | str | None) -> str | None:
