@@ -283,10 +283,9 @@ class LoginWidget(LoginFlow):
 
     def _view_status(self, text: str) -> None:
         body = html.escape(text)
-        if self.state == "signed-in":
+        if self.state == "signed-in":  # the text first: saved state reads "Signed in as ..."
             body = (
-                f"<b>&#x2713; {body}</b> "
-                f'<span style="{_MUTED}">(this kernel session; a restart signs out)</span>'
+                f'{body} <span style="{_MUTED}">(this kernel session; a restart signs out)</span>'
             )
         elif self.state in _FAILED or text.startswith("Sign-in failed"):
             body = f'<span style="color:#b42318">{body}</span>'
