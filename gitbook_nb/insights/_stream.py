@@ -61,7 +61,8 @@ def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
     the HTTP request (so they would bypass the rules in the module docstring) or add a
     dependency for this one loop. Comments (``:``), ``id`` and ``retry`` are ignored.
     """
-    name, data = "", []
+    name: str = ""
+    data: list[str] = []
     for line in lines:
         if line == "":
             if data:

@@ -38,6 +38,10 @@ def segment(value: Any, what: str) -> str:
     return quote(text, safe="")
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _markdown(doc: Any) -> str:
     """The answer's text: ``{"markdown"}``, or the leaves of a JSON ``{"document"}``."""
     if not isinstance(doc, dict):
@@ -86,7 +90,7 @@ def _lookup(space: str, page: str) -> dict[str, Any]:
     except GitBookError:
         return {}  # the table keeps the ids: a source is still worth showing
     data = res.data if isinstance(res.data, dict) else {}
-    urls = data.get("urls") if isinstance(data.get("urls"), dict) else {}
+    urls = _dict(data.get("urls"))
     return {"title": data.get("title") or "", "url": urls.get("app") or ""}
 
 

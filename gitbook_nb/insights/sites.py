@@ -19,12 +19,17 @@ from gitbook_nb.kernel import session as kernel_session
 
 __all__ = ["SiteResult", "search", "site", "sites"]
 
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 SITE_COLUMNS = ["id", "title", "published", "visibility", "type", "url"]
 MAX_QUERY = 512
 
 
 def _site_row(item: dict[str, Any]) -> dict[str, Any]:
-    urls = item.get("urls") if isinstance(item.get("urls"), dict) else {}
+    urls = _dict(item.get("urls"))
     return {
         "id": item.get("id"),
         "title": item.get("title"),
@@ -62,8 +67,8 @@ class SiteResult(Result):
 
 
 def _space_row(item: dict[str, Any], section: str = "") -> dict[str, Any]:
-    space = item.get("space") if isinstance(item.get("space"), dict) else {}
-    urls = item.get("urls") if isinstance(item.get("urls"), dict) else {}
+    space = _dict(item.get("space"))
+    urls = _dict(item.get("urls"))
     return {
         "section": section,
         "variant": item.get("title"),
@@ -113,7 +118,7 @@ def site(org: str, site_id: str) -> SiteResult:
             res = kernel_session.request("GET", base + "/structure")
             info, structure = {"id": site_id, "published": False}, res.data
     rows = structure_rows(structure)
-    urls = info.get("urls") if isinstance(info.get("urls"), dict) else {}
+    urls = _dict(info.get("urls"))
     bits = [str(info.get("title") or info.get("id") or site_id)]
     if info.get("visibility"):
         bits.append(str(info["visibility"]))
@@ -141,7 +146,7 @@ def search(org: str, query: str, *, limit: int | None = None) -> Result:
     rows = []
     for sp in (res.data or {}).get("items", []) if isinstance(res.data, dict) else []:
         for pg in sp.get("pages") or []:
-            urls = pg.get("urls") if isinstance(pg.get("urls"), dict) else {}
+            urls = _dict(pg.get("urls"))
             rows.append({"space": sp.get("title"), "title": pg.get("title"), "path": pg.get("path"),
                          "score": pg.get("score"), "url": urls.get("app") or ""})  # fmt: skip
     rows.sort(key=lambda r: -(r["score"] or 0))

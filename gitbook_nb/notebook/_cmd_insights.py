@@ -14,6 +14,7 @@ from typing import Any
 
 from gitbook_nb import insights as features
 from gitbook_nb.display import render_json
+from gitbook_nb.insights.analytics import insights as run_insights
 from gitbook_nb.notebook._magic_parse import Command
 
 __all__ = ["ask", "insights", "search", "site", "sites"]
@@ -29,17 +30,17 @@ def _show(magics: Any, res: Any, cmd: Command, raw: Any) -> tuple[Any, Any]:
 
 def sites(magics: Any, cmd: Command) -> tuple[Any, Any]:
     res = features.sites(cmd.args[0])
-    return _show(magics, res, cmd, res.raw)
+    return _show(magics, res, cmd, getattr(res, "raw", res.data))
 
 
 def site(magics: Any, cmd: Command) -> tuple[Any, Any]:
     res = features.site(cmd.args[0], cmd.args[1])
-    return _show(magics, res, cmd, res.raw)
+    return _show(magics, res, cmd, getattr(res, "raw", res.data))
 
 
 def search(magics: Any, cmd: Command) -> tuple[Any, Any]:
     res = features.search(cmd.args[0], " ".join(cmd.args[1:]), limit=cmd.options.limit)
-    return _show(magics, res, cmd, res.raw)
+    return _show(magics, res, cmd, getattr(res, "raw", res.data))
 
 
 def insights(magics: Any, cmd: Command) -> tuple[Any, Any]:
@@ -53,7 +54,7 @@ def insights(magics: Any, cmd: Command) -> tuple[Any, Any]:
         top=o.get("top"),
         metric=o.get("metric", "events"),
     )
-    res = features.insights(cmd.args[0], cmd.args[1], query=query)
+    res = run_insights(cmd.args[0], cmd.args[1], query=query)
     res.max_rows = magics.max_rows
     bound = res.to_dataframe() if magics.autopandas else res
     if o.json:  # the query that was sent, as the API's spec names it
