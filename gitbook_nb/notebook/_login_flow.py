@@ -18,48 +18,31 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 from gitbook_nb.errors import AccessDeniedError, GitBookError, LoginError, TokenExchangeError
 from gitbook_nb.kernel import environment
 from gitbook_nb.notebook._listener import Listener
+from gitbook_nb.notebook._login_support import (
+    _LOGINS,
+    SETTLED,
+    STATES,
+    TimerFactory,
+    daemon_timer,
+    deliver_to_listener,
+    wait_settled,
+    waiting_login,
+)
 from gitbook_nb.notebook._words import plain_words
 from gitbook_nb.protocol.tokens import Secret
 
 __all__ = ["STATES", "LoginFlow", "NoStdinError", "TimerFactory", "daemon_timer", "waiting_login"]
 
-STATES = ("ready", "waiting", "signed-in", "failed", "env", "signed-out", "stopped")
-SETTLED = frozenset({"signed-in", "failed", "env", "signed-out", "stopped"})
 MODE_TEXT = {
     "local": "Local mode: this notebook catches GitBook's answer, no paste needed",
     "proxy": "Proxy mode: the answer comes back through the Jupyter server, no paste needed",
 }
-# A timer as a value: ``factory(seconds, function)`` returns something with start() and
-# cancel() (threading.Timer). Tests pass their own and fire it, instead of waiting 10 minutes.
-TimerFactory = Callable[[float, Callable[[], None]], Any]
-# Every login of this kernel, so a newer one can retire the older widgets (A2) and a message
-# can say "finish the sign-in above" only when such a widget is really waiting.
-_LOGINS: weakref.WeakSet[LoginFlow] = weakref.WeakSet()
-
-
-def daemon_timer(seconds: float, function: Callable[[], None]) -> threading.Timer:
-    """The default timer: a daemon thread, so a pending login never keeps a process alive."""
-    timer = threading.Timer(seconds, function)
-    timer.daemon = True
-    return timer
-
-
-def waiting_login(session: Any = None) -> bool:
-    """True when a login widget of this kernel (for ``session``, if given) is ready or
-    waiting: only then may a message point at "the login widget above"."""
-    return any(
-        f.state in ("ready", "waiting") and (session is None or f.session is session)
-        for f in list(_LOGINS)
-    )
-
-
 # Token-endpoint error codes that mean "the client secret is wrong": ask for it again.
 _BAD_SECRET = {"incorrect_client_credentials", "invalid_client", "unauthorized_client"}
 
@@ -146,8 +129,9 @@ class LoginFlow:
                 self._teardown()
                 raise
 
-    def cancel(self) -> str:
-        """Give up this login (the Cancel button): its link stops working; returns the status."""
+    def cancel(self, *, status: str | None = None, failure: str = "cancelled") -> str:
+        """Give up this login (the Cancel button): its link stops working; returns the status.
+        ``status`` and ``failure`` say why when it was not a click (a wait that timed out)."""
         with self._lock:
             if self.state not in ("ready", "waiting"):
                 return self.status
@@ -155,7 +139,7 @@ class LoginFlow:
             if self._flow is not None:
                 self._flow.cancel()
             self._held = None
-            self._settle("failed", "Sign-in cancelled; nothing changed.", failure="cancelled")
+            self._settle("failed", status or "Sign-in cancelled; nothing changed.", failure=failure)
         if listener is not None:
             listener.close()
         return self.status
@@ -202,39 +186,16 @@ class LoginFlow:
         """Block until this login settles (signed in, failed, cancelled) or ``timeout`` seconds
         pass (then it is cancelled); returns the state. Paste mode cannot be waited for.
 
-        ``poll()`` is called between short waits to let the front end's button clicks in
-        (a kernel runs comm messages only between cells; see ``notebook/_ui_events.py``); the
-        listener runs in its own thread, so a completed sign-in needs no polling.
+        ``poll()`` is called between short waits to let the front end's clicks in (see
+        :func:`gitbook_nb.notebook.widget.ui_events`); the listener runs in its own thread, so
+        a completed sign-in needs no polling.
         """
-        if self.mode == "paste" and self.state in ("ready", "waiting"):
-            raise LoginError(
-                "--wait cannot wait in paste mode: the address you paste arrives with a click, "
-                "which a waiting cell cannot receive",
-                hint="paste the address into the widget, then run the next cells",
-            )
-        if timeout is None:
-            timeout = self.seconds_left() or 0.0
-        deadline = time.monotonic() + timeout
-        try:
-            while not self._settled.is_set():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    with self._lock:
-                        if not self._settled.is_set():
-                            self.cancel()
-                            self.failure = "timeout"
-                            self._set_status(
-                                f"Stopped waiting after {timeout:.0f} s and cancelled the "
-                                "sign-in; click Start again, or run the cell again."
-                            )
-                    break
-                if poll is not None:
-                    poll()
-                self._settled.wait(min(left, interval) if poll is not None else left)
-        except KeyboardInterrupt:  # "Interrupt the kernel" while waiting: give up the login
-            self.cancel()
-            raise
-        return self.state
+        return wait_settled(self, timeout, poll=poll, interval=interval)
+
+    @property
+    def settled(self) -> threading.Event:
+        """Set once the login reached a final state (signed in, failed, env...)."""
+        return self._settled
 
     def close(self) -> None:
         """Stop the listener and timer and cancel this login."""
@@ -271,7 +232,7 @@ class LoginFlow:
         # the kernel opens the sandbox directly: undo the browser (proxy) mapping
         redirected = sb.approve(environment.local_url(url, self.env), approve=approve)
         if self.mode in ("local", "proxy") and self._listener is not None:
-            _deliver_to_listener(redirected)
+            deliver_to_listener(redirected)
         else:
             self._finish(redirected)
         return self.status
@@ -485,7 +446,8 @@ class LoginFlow:
     def _fail(self, err: BaseException, *, final: bool = False) -> str:
         if isinstance(err, AccessDeniedError):
             # The consent page is gone once Deny was clicked: the next step is here, not there.
-            message = f"Sign-in failed: {err.message.rstrip('.')}. Click Start again to sign in again."
+            what = err.message.rstrip(".")
+            message = f"Sign-in failed: {what}. Click Start again to sign in again."
         elif isinstance(err, GitBookError):
             message = f"Sign-in failed: {plain_words(str(err))}"
         else:  # unexpected: the type only, its text might hold a secret
@@ -543,7 +505,11 @@ class LoginFlow:
         return listener
 
     def _now(self) -> float:
-        clock = getattr(self.session, "clock", None) or getattr(self.session, "_clock", time.time)
+        clock: Callable[[], float] = (
+            getattr(self.session, "clock", None)
+            or getattr(self.session, "_clock", None)
+            or time.time
+        )
         return float(clock())
 
     def _set_status(self, text: str) -> str:
@@ -570,21 +536,3 @@ def _registered_bind(session: Any) -> tuple[str, int, str] | None:
     if not parts.hostname or not parts.port:
         return None
     return parts.hostname, parts.port, parts.path or "/callback"
-
-
-def _deliver_to_listener(redirected: str) -> None:
-    """GET the redirect on the loopback listener, as the browser would.
-
-    http.client rather than requests: urllib3 logs request lines (with the code and state in the
-    query) at DEBUG, and nothing secret may be logged (E3); no proxy applies to loopback either.
-    """
-    import http.client
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(redirected)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-    try:
-        conn.request("GET", f"{parts.path}?{parts.query}")
-        conn.getresponse().read()
-    finally:
-        conn.close()

@@ -28,13 +28,8 @@ import ipywidgets as W
 
 from gitbook_nb.errors import LoginError
 from gitbook_nb.kernel import environment
-from gitbook_nb.notebook._login_flow import (
-    _LOGINS,
-    LoginFlow,
-    NoStdinError,
-    TimerFactory,
-    daemon_timer,
-)
+from gitbook_nb.notebook._login_flow import LoginFlow, NoStdinError
+from gitbook_nb.notebook._login_support import _LOGINS, TimerFactory, daemon_timer
 
 __all__ = ["LoginWidget", "NoStdinError", "default_secret_prompt", "login", "ui_events", "wait_for"]
 

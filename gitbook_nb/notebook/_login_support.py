@@ -1,0 +1,105 @@
+"""What a login needs besides its own logic: states, timers, the kernel's list of logins,
+waiting for one to settle, and delivering a redirect to the loopback listener.
+
+Split from :mod:`gitbook_nb.notebook._login_flow` (one concept per module); no ipywidgets here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from gitbook_nb.errors import LoginError
+
+__all__ = [
+    "SETTLED",
+    "STATES",
+    "TimerFactory",
+    "daemon_timer",
+    "deliver_to_listener",
+    "wait_settled",
+    "waiting_login",
+]
+
+STATES = ("ready", "waiting", "signed-in", "failed", "env", "signed-out", "stopped")
+SETTLED = frozenset({"signed-in", "failed", "env", "signed-out", "stopped"})
+# A timer as a value: ``factory(seconds, function)`` returns something with start() and
+# cancel() (threading.Timer). Tests pass their own and fire it, instead of waiting 10 minutes.
+TimerFactory = Callable[[float, Callable[[], None]], Any]
+# Every login of this kernel, so a newer one can retire the older widgets (A2) and a message
+# can say "finish the sign-in above" only when such a widget is really waiting.
+_LOGINS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def daemon_timer(seconds: float, function: Callable[[], None]) -> threading.Timer:
+    """The default timer: a daemon thread, so a pending login never keeps a process alive."""
+    timer = threading.Timer(seconds, function)
+    timer.daemon = True
+    return timer
+
+
+def waiting_login(session: Any = None) -> bool:
+    """True when a login widget of this kernel (for ``session``, if given) is ready or
+    waiting: only then may a message point at "the login widget above"."""
+    return any(
+        f.state in ("ready", "waiting") and (session is None or f.session is session)
+        for f in list(_LOGINS)
+    )
+
+
+def wait_settled(
+    flow: Any,
+    timeout: float | None = None,
+    *,
+    poll: Callable[[], None] | None = None,
+    interval: float = 0.1,
+) -> str:
+    """Block until ``flow`` (a LoginFlow) settles or ``timeout`` seconds pass (then cancel it);
+    returns its state. ``None``: until its link expires. See ``LoginFlow.wait``."""
+    if flow.mode == "paste" and flow.state in ("ready", "waiting"):
+        raise LoginError(
+            "--wait cannot wait in paste mode: the address you paste arrives with a click, "
+            "which a waiting cell cannot receive",
+            hint="paste the address into the widget, then run the next cells",
+        )
+    if timeout is None:
+        timeout = flow.seconds_left() or 0.0
+    deadline = time.monotonic() + timeout
+    try:
+        while not flow.settled.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                flow.cancel(
+                    status=f"Stopped waiting after {timeout:.0f} s and cancelled the sign-in; "
+                    "click Start again, or run the cell again.",
+                    failure="timeout",
+                )
+                break
+            if poll is not None:
+                poll()
+            flow.settled.wait(min(left, interval) if poll is not None else left)
+    except KeyboardInterrupt:  # "Interrupt the kernel" while waiting: give up the login
+        flow.cancel()
+        raise
+    return str(flow.state)
+
+
+def deliver_to_listener(redirected: str) -> None:
+    """GET the redirect on the loopback listener, as the browser would.
+
+    http.client rather than requests: urllib3 logs request lines (with the code and state in the
+    query) at DEBUG, and nothing secret may be logged (E3); no proxy applies to loopback either.
+    """
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(redirected)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        conn.request("GET", f"{parts.path}?{parts.query}")
+        conn.getresponse().read()
+    finally:
+        conn.close()
