@@ -940,3 +940,61 @@ def test_long_values_are_cut_with_a_tooltip(shell, signed_in, sb):
     html_out, _ = shown(shell, run(shell, f"spaces {sb.ids['org']} --columns id,urls.app"))
     m = re.search(r'<td title="([^"]+)">([^<]+)</td>', html_out)
     assert m and m.group(2).endswith("…") and m.group(1).startswith(m.group(2)[:-1])
+
+
+# ------------------------------------------------------------------ issue 14: login --wait
+@pytest.fixture
+def sandbox_widgets(shell, sandbox_kernel, magics):
+    """%gitbook login builds real widgets on the sandbox session, as a local or paste kernel."""
+    from gitbook_nb.kernel import environment as E
+    from gitbook_nb.notebook.widget import login
+
+    made: list[Any] = []
+
+    def factory(mode: str | None = None):
+        def make() -> Any:
+            w = login(session=sandbox_kernel, environment_=E.detect({}, modules={}), mode=mode)
+            made.append(w)
+            return w
+
+        return make
+
+    yield factory
+    for w in made:
+        w.close()
+
+
+def test_login_wait_in_paste_mode_says_why_it_cannot(shell, magics, sandbox_widgets):
+    magics.widget_factory = sandbox_widgets("paste")
+    text = usage_error(shell, "login --wait")
+    assert text.startswith("--wait cannot wait in paste mode") and "paste the address" in text
+
+
+def test_login_wait_times_out_with_one_line(shell, magics, sandbox_widgets):
+    magics.widget_factory = sandbox_widgets()
+    text = usage_error(shell, "login --wait 0.2")
+    assert text.startswith("Stopped waiting after 0 s and cancelled the sign-in")
+
+
+def test_login_wait_returns_once_signed_in(shell, magics, sandbox_widgets, sandbox_kernel):
+    import threading
+    import time
+
+    import requests
+
+    magics.widget_factory = sandbox_widgets()
+    http = requests.Session()
+    http.trust_env = False
+    gone = threading.Event()
+
+    def browser() -> None:  # the person approving in the other tab while the cell waits
+        deadline = time.monotonic() + 30
+        while sandbox_kernel.pending is None and time.monotonic() < deadline:
+            gone.wait(0.01)
+        http.get(sandbox_kernel.sandbox.approve(sandbox_kernel.pending.authorize_url), timeout=30)
+
+    t = threading.Thread(target=browser, daemon=True)
+    t.start()
+    w = run(shell, "login --wait 60")
+    t.join(30)
+    assert w.state == "signed-in" and run(shell, "whoami").data["name"] == "Ada Lovelace"
