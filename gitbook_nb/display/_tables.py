@@ -371,12 +371,12 @@ def html_table(
     for i, row in enumerate(cells):
         out.append("<tr>")
         tips = titles[i] if titles is not None else None
-        for j, c in enumerate(row):
-            tip = tips[j] if tips is not None else None
-            if tip is None:
-                out.append(f"<td>{esc(c, quote=True)}</td>")
-            else:
-                out.append(f'<td title="{esc(tip, quote=True)}">{esc(c, quote=True)}</td>')
+        if tips is None or not any(tips):  # the common row: no cell was cut
+            out.extend(f"<td>{esc(c, quote=True)}</td>" for c in row)
+        else:
+            for c, tip in zip(row, tips, strict=True):
+                attr = "" if tip is None else f' title="{esc(tip, quote=True)}"'
+                out.append(f"<td{attr}>{esc(c, quote=True)}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)

@@ -396,12 +396,18 @@ class Result:
                 kind = "page-tree" if self._kind == "tree" else kind_of(head, self.path)
                 columns = default_columns(available, kind, limit=options.max_columns)
         cells = [[_cell(row, c, cell_limit) for c in columns] for row in head]
-        titles = None
-        if tooltip is not None and tooltip > cell_limit:
-            titles = [
-                [_tip(row, c, tooltip, cell) for c, cell in zip(columns, line, strict=True)]
-                for row, line in zip(head, cells, strict=True)
+        titles: list[list[str | None]] | None = None
+        if tooltip is not None and tooltip > cell_limit:  # tooltips only where a cell was cut
+            cut = [
+                (i, j)
+                for i, line in enumerate(cells)
+                for j, text in enumerate(line)
+                if text.endswith("…")
             ]
+            if cut:
+                titles = [[None for _ in columns] for _ in cells]
+                for i, j in cut:
+                    titles[i][j] = _tip(head[i], columns[j], tooltip, cells[i][j])
         numeric = [
             all(is_number(v) for r in head if (v := r.get(c)) is not None)
             and any(r.get(c) is not None for r in head)
