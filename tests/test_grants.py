@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 
@@ -185,10 +186,13 @@ def test_a_refused_personal_token_keeps_nothing(sb):
 
 
 def _wait_until_free(port: int, timeout: float = 5.0) -> None:
-    """The listener closes its socket in its own thread: wait for that, explicitly."""
+    """The listener closes its socket in its own thread: wait for that, explicitly (as the
+    listener binds: a connection in TIME_WAIT does not hold the port on Linux)."""
     end = time.monotonic() + timeout
     while True:
         with socket.socket() as probe:
+            if sys.platform.startswith("linux"):
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
                 return
@@ -222,8 +226,11 @@ def test_a_dynamic_registration_is_reused_on_the_port_it_registered():
         second.close()
         assert len([r for r in sb.requests if r.path == "/register"]) == 1
         _wait_until_free(port)
-        with socket.socket() as busy:  # someone else holds that port now
+        with socket.socket() as busy:  # someone else listens on that port now
+            if sys.platform.startswith("linux"):
+                busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             busy.bind(("127.0.0.1", port))
+            busy.listen()
             third = _local_login(ks)
             assert ks.pending.redirect_uri != registered
             assert "Signed in" in third.complete_with_sandbox()

@@ -81,6 +81,11 @@ def token_host_matches(issuer: str, url: str) -> bool:
         return False
 
 
+def _shown(path: str) -> str:
+    """The path as a message shows it; built only when a message is (not on every call)."""
+    return escape_snippet(path, 60)
+
+
 def join_path(api_url: str, path: object) -> tuple[str, str]:
     """D4: ``(full URL, normalised relative path)`` for a user-given path, or UnsafeRequestError.
 
@@ -91,40 +96,41 @@ def join_path(api_url: str, path: object) -> tuple[str, str]:
     """
     if not isinstance(path, str) or not path:
         raise UnsafeRequestError("the API path must be a non-empty string starting with /")
-    shown = escape_snippet(path, 60)
     if len(path) > 8192:
         raise UnsafeRequestError("the API path is longer than 8192 characters")
     if _BAD_PATH_CHARS.search(path):
         raise UnsafeRequestError(
-            f"the API path {shown} contains whitespace, a backslash or a control character",
+            f"the API path {_shown(path)} contains whitespace, a backslash or a control character",
             hint="URL-encode values, e.g. with {var} in the magic",
         )
     if not path.startswith("/"):
         raise UnsafeRequestError(
-            f"the API path {shown} must start with /",
+            f"the API path {_shown(path)} must start with /",
             hint="give a path such as /user; full URLs and other hosts are refused",
         )
     if path.startswith("//"):
         raise UnsafeRequestError(
-            f"the API path {shown} starts with //, which names another host",
+            f"the API path {_shown(path)} starts with //, which names another host",
             hint="give a path such as /user",
         )
     if "#" in path:
-        raise UnsafeRequestError(f"the API path {shown} contains a fragment (#)")
+        raise UnsafeRequestError(f"the API path {_shown(path)} contains a fragment (#)")
     raw_path, sep, query = path.partition("?")
     kept: list[str] = []
     for segment in raw_path.split("/")[1:]:
         decoded = unquote(segment)
         if "/" in decoded or "\\" in decoded or _BAD_PATH_CHARS.search(decoded.replace(" ", "")):
             raise UnsafeRequestError(
-                f"the API path {shown} hides a slash, backslash or control character in "
+                f"the API path {_shown(path)} hides a slash, backslash or control character in "
                 "percent-encoding"
             )
         if decoded == ".":
             continue
         if decoded == "..":
             if not kept:
-                raise UnsafeRequestError(f"the API path {shown} climbs above the API base (..)")
+                raise UnsafeRequestError(
+                    f"the API path {_shown(path)} climbs above the API base (..)"
+                )
             kept.pop()
             continue
         kept.append(segment)

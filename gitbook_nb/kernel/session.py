@@ -6,7 +6,8 @@ thin notebook layers (widget, magics) share one state. Nothing here knows about 
 
 The session is composed of small parts, each the one owner of its concept:
 
-* settings and the embedded sandbox (here);
+* :class:`~gitbook_nb.kernel._settings.KernelSettings`: settings, profiles and the embedded
+  sandbox (``.config``);
 * :class:`~gitbook_nb.kernel._keeper.TokenKeeper`: which grant each API uses, in memory and in
   the opt-in stores (``.keeper``);
 * :class:`~gitbook_nb.kernel._issuers.Issuers`: OAuth servers, their endpoints and registered
@@ -31,6 +32,7 @@ from gitbook_nb.kernel._calls import Calls
 from gitbook_nb.kernel._grants import PAT_CLIENT_ID, Grant
 from gitbook_nb.kernel._issuers import Issuers
 from gitbook_nb.kernel._keeper import TokenKeeper
+from gitbook_nb.kernel._settings import KernelSettings
 from gitbook_nb.kernel._signin import Login
 from gitbook_nb.protocol import config, oauth
 from gitbook_nb.protocol.tokens import Secret, Token
@@ -73,13 +75,9 @@ class KernelSession:
         :class:`~gitbook_nb.api.mock.MockTransport`)."""
         self._environ = os.environ if environ is None else environ
         self._clock = clock  # the login widget reads it for its expiry timer
-        self._lock = threading.RLock()
-        self._configured: dict[str, Any] = {}  # normalised: secrets only as Secret (E1)
-        self._settings: config.Settings | None = None
-        self._sandbox: Any = None
-        self._sandbox_url: str | None = None  # kept after stop(): settings still point there
         self._who: dict[str, tuple[Token, dict[str, Any]]] = {}  # api_url -> (token, answer)
-        self.keeper = TokenKeeper(self._environ, is_sandbox=self._is_sandbox)
+        self.config = KernelSettings(self._environ, start_sandbox=_start_sandbox)
+        self.keeper = TokenKeeper(self._environ, is_sandbox=self.config.is_sandbox)
         self.calls = Calls(
             self.keeper, settings=lambda: self.settings, clock=clock, transport=transport
         )
@@ -90,11 +88,11 @@ class KernelSession:
             self.issuers,
             who=self.calls.whoami,
             clock=clock,
-            sandbox_redirect=self._sandbox_redirect,
+            sandbox_redirect=self.config.sandbox_redirect,
         )
 
     def __repr__(self) -> str:  # E1: nothing secret, ever
-        s = self._settings
+        s = self.config.resolved
         return (
             f"<KernelSession profile={s.profile if s else '?'} "
             f"signed_in={self.token is not None} pending={self.pending is not None}>"
@@ -107,84 +105,31 @@ class KernelSession:
     # ---------------------------------------------------------------- settings
     def configure(self, **settings: Any) -> config.Settings:
         """Set session-wide settings (below explicit arguments, above the environment).
-
-        Only normalised values are kept: a client secret lives here as a Secret, never as the
-        text it was given as (E1), and no frame below holds that text (E2)."""
-        settings = config.seal_secrets(settings)
-        if "profile" in settings and settings["profile"] is None:
-            settings.pop("profile")
-        merged = {**self._configured, **config.normalize(settings)}
-        resolved = self._resolve(merged, {})  # validates before anything changes
-        with self._lock:
-            self._configured = merged
-            self._settings = resolved
-        return resolved
+        Only normalised values are kept: a client secret as a Secret (E1)."""
+        settings = config.seal_secrets(settings)  # E2: no frame below holds its text
+        return self.config.configure(**settings)
 
     def profile(self, name: str) -> config.Settings:
         return self.configure(profile=name)
 
     @property
     def settings(self) -> config.Settings:
-        if self._settings is None:
-            self._settings = self._resolve(self._configured, {})
-        return self._settings
+        return self.config.current
 
     def settings_with(self, overrides: Mapping[str, Any] | None) -> config.Settings:
-        if not overrides:
-            return self.settings
-        return self._resolve(self._configured, config.seal_secrets(overrides))
-
-    def _resolve(self, configured: Mapping[str, Any], overrides: dict) -> config.Settings:
-        s = config.resolve(overrides=overrides, configured=dict(configured), environ=self._environ)
-        if s.api_url == config.SANDBOX_MARKER:
-            sb = self._ensure_sandbox()
-            # The sandbox's demo client is a legacy-flow client; the current flow registers its
-            # own public client (RFC 7591), as with real GitBook.
-            legacy = s.flow == "legacy"
-            s = config.with_sandbox(
-                s,
-                url=sb.url,
-                client_id=sb.client_id if legacy else None,
-                client_secret=Secret(sb.client_secret) if legacy else None,
-                redirect_uri=sb.redirect_uri,
-            )
-        return s
-
-    def _ensure_sandbox(self) -> Any:
-        """Start (once per kernel) the embedded sandbox; the only place the core imports it."""
-        with self._lock:
-            if self._sandbox is None:
-                from gitbook_nb.sandbox import Sandbox  # lazy on purpose: DESIGN.md §6
-
-                sb = Sandbox()
-                sb.start()
-                self._sandbox, self._sandbox_url = sb, sb.url
-            return self._sandbox
+        return self.config.with_overrides(overrides)
 
     @property
     def sandbox(self) -> Any:
         """The running sandbox when the profile is a sandbox profile, else None."""
-        return self._sandbox if self._is_sandbox(self.settings) else None
+        return self.config.sandbox_for(self.settings)
 
-    def _is_sandbox(self, s: config.Settings) -> bool:
-        base = self._sandbox_url
-        return base is not None and (s.api_url == base or s.api_url.startswith(base + "/"))
-
-    def _sandbox_redirect(self, s: config.Settings, redirect: str) -> None:
-        if self._is_sandbox(s) and s.flow == "legacy":
-            self._sandbox.register_redirect_uri(redirect)  # stands in for the app's settings
+    @property
+    def _sandbox(self) -> Any:  # the sandbox this kernel started, whatever the profile
+        return self.config.started
 
     def target(self, settings: config.Settings | None = None) -> dict[str, Any]:
-        s = settings or self.settings
-        flow_word = "current OAuth" if s.flow == "current" else "legacy web flow"
-        where = host_of((s.oauth_url if s.flow == "current" else s.authorize_url) or s.api_url)
-        name = "the embedded sandbox" if self._is_sandbox(s) else "GitBook"
-        return {
-            "profile": s.profile,
-            "flow": s.flow,
-            "host": host_of(s.api_url),
-            "description": f"{name} ({flow_word}) at {where}",
-        }
+        return self.config.target(settings or self.settings)
 
     # ---------------------------------------------------------------- sign-in
     def token_for(self, s: config.Settings) -> Token | None:
@@ -316,10 +261,14 @@ class KernelSession:
     def close(self) -> None:
         """Close HTTP sessions and stop a sandbox this session started."""
         self.calls.close()
-        with self._lock:
-            sb, self._sandbox = self._sandbox, None
-        if sb is not None:
-            sb.stop()
+        self.config.stop_sandbox()
+
+
+def _start_sandbox() -> Any:
+    """Start the embedded sandbox: the only place the core imports it (DESIGN.md §6)."""
+    from gitbook_nb.sandbox import Sandbox  # lazy on purpose
+
+    return Sandbox().start()
 
 
 _SESSION: KernelSession | None = None

@@ -25,6 +25,7 @@ import html
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -75,7 +76,11 @@ def origin_from_headers(headers: Any) -> str | None:
 
 
 class _Server(HTTPServer):
-    allow_reuse_address = False  # a fixed port must really be free, not shared
+    # A fixed port must really be free, not shared. On Linux SO_REUSEADDR only lets a port in
+    # TIME_WAIT be bound again (a socket listening on it still refuses the bind), which a login
+    # needs to reuse the port its client was registered with a minute after the last login;
+    # elsewhere (Windows, BSD and macOS) it can share a port, so it stays off there.
+    allow_reuse_address = sys.platform.startswith("linux")
     timeout = 0.1  # handle_request() returns this often so close()/expiry are noticed
 
     def __init__(self, addr: tuple[str, int], listener: Listener, family: int) -> None:
