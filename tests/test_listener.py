@@ -383,7 +383,8 @@ def test_A9_widget_login_through_a_real_jupyter_server_proxy(jupyter_server, pro
     w = login(session=ks, environment_=hub, display=False, profile=profile)
     try:
         assert w.mode == "proxy"
-        href = html_mod.unescape(re.search(r'href="([^"]+)"', w._link.value).group(1))
+        href = html_mod.unescape(re.search(r'href="([^"]+)"', w.link.value).group(1))
+        port = int(re.search(r"/proxy/([0-9]+)/start", href).group(1))  # the listener's
         assert href.startswith("/jupyter/user/x/proxy/")  # relative: resolves in the browser
         r = HTTP.get(origin + href, headers=auth, allow_redirects=False, timeout=30)
         assert r.status_code == 302, r.text
@@ -404,7 +405,7 @@ def test_A9_widget_login_through_a_real_jupyter_server_proxy(jupyter_server, pro
         )
         assert r.status_code in (302, 303), r.text
         back = r.headers["Location"]
-        assert back.startswith(f"{origin}/jupyter/user/x/proxy/{w._listener.port}/callback?")
+        assert back.startswith(f"{origin}/jupyter/user/x/proxy/{port}/callback?")
         done = HTTP.get(back, headers=auth, timeout=30)
         assert done.status_code == 200 and "Signed in as Ada Lovelace" in done.text
         assert w.status.startswith("Signed in as Ada Lovelace")

@@ -227,7 +227,7 @@ class GitBookMagics(Magics):
                 )
         opts = cmd.options
         if opts.dry_run:
-            sandbox = self.api.get_session().sandbox
+            sandbox = getattr(self.api.get_session(), "sandbox", None)
             view = DryRun(
                 self.api.prepare(cmd.method, cmd.path, params=cmd.query, json=cmd.body),
                 auth_file=sandbox_auth_file(sandbox) if sandbox is not None else None,
@@ -286,7 +286,7 @@ class GitBookMagics(Magics):
             ) from None
         who = self.api.whoami().get("name")
         where = self.api.status().get("token_stored_in") or "kernel memory"
-        print(f"Signed in as {who} ({host}); the token is kept in {where}.")
+        print(f"Signed in as {who} on {host}; the token is kept in {where}.")
         return None, None
 
     def _do_whoami(self, cmd: Command) -> tuple[Any, Any]:
