@@ -10,6 +10,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from support import FakeClock
@@ -202,6 +203,19 @@ def _wait_until_free(port: int, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+def _browser_get(url: str) -> None:
+    """What the browser does with the redirect: one GET to the listener (no proxy)."""
+    import http.client
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("GET", f"{parts.path}?{parts.query}")
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+
 def _local_login(ks: KernelSession) -> LoginFlow:
     flow = LoginFlow(ks, E.detect({}, modules={}), mode="local")
     flow.restart()
@@ -238,3 +252,33 @@ def test_a_dynamic_registration_is_reused_on_the_port_it_registered():
         assert len([r for r in sb.requests if r.path == "/register"]) == 2
     finally:
         ks.close()
+
+
+def test_a_registration_kept_in_the_opt_in_store_is_reused_by_a_new_kernel(tmp_path):
+    first = KernelSession(environ={})
+    first.configure(profile="sandbox", token_store="file", token_file=str(tmp_path / "t.json"))
+    try:
+        sb = first.sandbox
+        flow = _local_login(first)
+        registered = first.pending.redirect_uri
+        assert "Signed in" in flow.complete_with_sandbox()
+        flow.close()
+        again = KernelSession(environ={})  # a new kernel on the same store and server
+        again.configure(
+            flow="current",
+            api_url=sb.url + "/v1",
+            oauth_url=sb.url,
+            token_store="file",
+            token_file=str(tmp_path / "t.json"),
+        )
+        assert again.login_redirect() == registered
+        _wait_until_free(int(registered.rsplit(":", 1)[1].split("/")[0]))
+        flow = _local_login(again)
+        assert again.pending.redirect_uri == registered
+        assert again.pending.client_id == first.token.client_id
+        _browser_get(sb.approve(flow.authorize_url))  # the consent, then the redirect
+        assert "Signed in" in flow.status and again.token.client_id == first.token.client_id
+        flow.close()
+        assert len([r for r in sb.requests if r.path == "/register"]) == 1
+    finally:
+        first.close()

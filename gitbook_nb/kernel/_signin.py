@@ -81,6 +81,7 @@ class Login:
         address asks; a configured redirect URI is used as it is)."""
         if s.flow != "current" or s.client_id:
             return None
+        self._issuers.learn(self._keeper.grants(s))  # kept in an opt-in store: reusable too
         return self._issuers.preferred_redirect(s.oauth_url)
 
     def begin(
