@@ -76,7 +76,7 @@ class _LoginBox(W.VBox):
 # the primary button: ipywidgets' own button classes where the front end styles them (Lab,
 # Notebook 7, Voila), and the same look inline for front ends that do not.
 _BUTTON_STYLE = (
-    "display:inline-block;padding:4px 16px;margin:2px 0;border-radius:2px;"
+    "display:inline-block;width:auto;height:auto;padding:4px 16px;margin:2px 0;border-radius:2px;"
     "background:#1976d2;color:#fff;font-weight:600;text-decoration:none;line-height:20px"
 )
 _MUTED = "opacity:0.7;font-size:smaller"
@@ -154,7 +154,7 @@ class LoginWidget(LoginFlow):
         self.finish_button = W.Button(description="Finish sign-in")
         self.cancel_button = W.Button(description="Cancel")
         self.paste_toggle = W.Button(
-            description="Paste the address instead", layout=W.Layout(width="auto")
+            description="Paste the address instead", layout=W.Layout(width="max-content")
         )
         self.start_again = W.Button(description="Start again", button_style="primary")
         self.sign_out_button = W.Button(description="Sign out")
