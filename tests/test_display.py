@@ -14,9 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitbook_nb.display import result as display
 from gitbook_nb.display import ColumnError, MissingDependencyError, Result, render_json
-from gitbook_nb.errors import GitBookError
+from gitbook_nb.display import result as display
 from gitbook_nb.display._tables import (
     clean_text,
     count_pages,
@@ -25,6 +24,7 @@ from gitbook_nb.display._tables import (
     looks_secret,
     text_width,
 )
+from gitbook_nb.errors import GitBookError
 from gitbook_nb.protocol.tokens import MASK, Secret
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -384,8 +384,10 @@ def test_unknown_kind_shows_id_and_title_first_and_caps_columns():
     r = Result(wide)
     html_out = r._repr_html_()
     assert html_out.count("<th>") == 12
-    assert html_out.index("<th>id</th>") < html_out.index("<th>title</th>") < html_out.index(
-        "<th>c0</th>"
+    assert (
+        html_out.index("<th>id</th>")
+        < html_out.index("<th>title</th>")
+        < html_out.index("<th>c0</th>")
     )
     assert "<th>object</th>" not in html_out
     assert "showing 1 of 1 row, 12 of 103 columns (--columns all)" in repr(r)
@@ -402,7 +404,10 @@ def test_footer_names_both_hints_when_rows_and_columns_are_hidden():
         "showing 3 of 20 rows (7 fetched), 2 of 4 columns "
         "(--columns all, %config GitBookMagics.max_rows)"
     )
-    assert Result(rows[:2]).__repr__().splitlines()[-1] == "showing 2 of 2 rows, 2 of 4 columns (--columns all)"
+    assert (
+        Result(rows[:2]).__repr__().splitlines()[-1]
+        == "showing 2 of 2 rows, 2 of 4 columns (--columns all)"
+    )
     assert Result(rows, max_rows=3, columns="id,title").__repr__().splitlines()[-1] == (
         "showing 3 of 7 rows (%config GitBookMagics.max_rows)"
     )

@@ -20,7 +20,12 @@ from gitbook_nb.errors import (
     ServerError,
     UnsafeRequestError,
 )
-from gitbook_nb.notebook._magic_interp import LiveSecrets, MagicLineError, interpolate_body, validate_path
+from gitbook_nb.notebook._magic_interp import (
+    LiveSecrets,
+    MagicLineError,
+    interpolate_body,
+    validate_path,
+)
 from gitbook_nb.notebook._magic_output import DryRun, curl_line, explain
 from gitbook_nb.notebook._magic_parse import Command, parse, split_words
 from gitbook_nb.protocol.tokens import MASK, Secret
