@@ -39,6 +39,17 @@ _EXPORTS: dict[str, str] = {
     "Result": "display",
     "Secret": "protocol.tokens",
     "Token": "protocol.tokens",
+    # docs as data (issue 11)
+    "ChangeRequestResult": "content",
+    "ExportError": "content",
+    "ExportResult": "content",
+    "PageResult": "content",
+    "PublishError": "content",
+    "change_request": "content",
+    "change_requests": "content",
+    "export": "content",
+    "page": "content",
+    "publish": "content",
     # the kernel session (DESIGN.md section 2)
     "begin_login": "kernel.session",
     "configure": "kernel.session",
@@ -100,6 +111,18 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from gitbook_nb.content import (
+        ChangeRequestResult,
+        ExportError,
+        ExportResult,
+        PageResult,
+        PublishError,
+        change_request,
+        change_requests,
+        export,
+        page,
+        publish,
+    )
     from gitbook_nb.display.result import Result
     from gitbook_nb.errors import *  # noqa: F403
     from gitbook_nb.kernel.session import (

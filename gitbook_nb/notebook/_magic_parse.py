@@ -102,6 +102,26 @@ class FeatureSpec:
 # Feature subcommands, one line each; their handlers live in notebook/_cmd_<feature>.py.
 FEATURES: dict[str, FeatureSpec] = {}
 _SHOWN = frozenset({"output", "json", "columns"})
+# Docs as data (issue 11): read, export, publish, review; handlers in notebook/_cmd_content.py.
+FEATURES["page"] = FeatureSpec(
+    "page SPACE PATH_OR_PAGE_ID [--raw] [-o VAR]", 2, 2, frozenset({"raw", "output"}),
+    handler="_cmd_content:page",
+)
+FEATURES["export"] = FeatureSpec(
+    "export SPACE [--to DIR] [--concurrency N] [-o VAR]", 1, 1,
+    frozenset({"to", "concurrency", "output", "columns"}), handler="_cmd_content:export",
+)
+FEATURES["publish"] = FeatureSpec(
+    "publish SPACE [--page PATH] [--title T] [--subject S] [--merge] [--notebook FILE.ipynb]"
+    " [--dry-run]  (the cell body is the markdown)", 1, 1,
+    frozenset({"page", "title", "subject", "merge", "notebook", "dry_run", "output"}),
+    cell="optional", handler="_cmd_content:publish",
+)
+FEATURES["crs"] = FeatureSpec(
+    "crs SPACE [status=open|draft|merged|archived] [orderBy=createdAt ...]", 1, None,
+    _SHOWN | {"all", "limit", "max_pages"}, handler="_cmd_content:crs",
+)
+FEATURES["cr"] = FeatureSpec("cr SPACE CR_ID", 2, 2, _SHOWN, handler="_cmd_content:cr")
 # Site analytics and Ask (issue 12); handlers in notebook/_cmd_insights.py.
 FEATURES["sites"] = FeatureSpec("sites ORG", 1, 1, _SHOWN, handler="_cmd_insights:sites")
 FEATURES["site"] = FeatureSpec("site ORG SITE", 2, 2, _SHOWN, handler="_cmd_insights:site")
@@ -175,6 +195,8 @@ OPTION_SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         {"action": "store_true", "help": "login: ask for a personal access token with getpass"},
     ),
     (("--scopes",), {"metavar": "a,b", "help": "login: also ask for these OAuth scopes"}),
+    # docs as data (page, export, publish)
+    (("--raw",), {"action": "store_true", "help": "page: show the markdown source"}),
     (
         ("--to",),
         {
@@ -183,6 +205,15 @@ OPTION_SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
             "(YYYY-MM-DD, included)",
         },
     ),
+    (
+        ("--concurrency",),
+        {"type": _positive_int, "metavar": "N", "help": "export: pages fetched at once (4)"},
+    ),
+    (("--page",), {"metavar": "PATH", "help": "publish: update this page (else add one)"}),
+    (("--title",), {"metavar": "T", "help": "publish: the page title"}),
+    (("--subject",), {"metavar": "S", "help": "publish: the change request subject"}),
+    (("--merge",), {"action": "store_true", "help": "publish: also merge the change request"}),
+    (("--notebook",), {"metavar": "FILE", "help": "publish: a notebook converted to markdown"}),
     # site analytics and Ask (sites, site, insights, ask, search --org)
     (("--events",), {"metavar": "TYPES", "help": "insights: event types (page_view,...; all)"}),
     (("--by",), {"metavar": "DIM", "help": "insights: day, week, month, hour, page, path, country"
