@@ -6,9 +6,9 @@ Python forms are ``gitbook_nb.page``, ``export``, ``publish``, ``change_requests
 ``change_request``; each returns a :class:`~gitbook_nb.display.Result` (or a subclass).
 """
 
-from gitbook_nb.content.export import ExportError, export
+from gitbook_nb.content.exporter import ExportError, export
 from gitbook_nb.content.pages import page
-from gitbook_nb.content.publish import PublishError, PublishPlan, publish
+from gitbook_nb.content.publisher import PublishError, PublishPlan, publish
 from gitbook_nb.content.results import ChangeRequestResult, ExportResult, PageResult
 from gitbook_nb.content.review import change_request, change_requests
 

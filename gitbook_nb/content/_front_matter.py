@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-__all__ = ["KEYS", "read_header", "render", "split"]
+__all__ = ["KEYS", "render", "split"]
 
 # title, id, revision and updatedAt are what the issue promises; documentId is the marker that
 # changes exactly when the page body changes (GitBook: "ID of the document with the page body").
 KEYS = ("title", "id", "path", "revision", "documentId", "updatedAt")
-_MAX_HEADER = 64 * 1024  # a header is a few hundred bytes; never read a whole big file for it
 
 
 def render(fields: Mapping[str, object], body: str) -> str:
@@ -50,13 +49,3 @@ def split(text: str) -> tuple[dict[str, str], str]:
             return {}, text
         fields[key] = parsed
     return fields, text[end + 5 :]
-
-
-def read_header(path: str) -> dict[str, str]:
-    """The front matter fields of the file at ``path`` (``{}`` if missing or not ours)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            head = f.read(_MAX_HEADER)
-    except (OSError, UnicodeDecodeError):
-        return {}
-    return split(head)[0] if "\n---\n" in head[3:] else {}

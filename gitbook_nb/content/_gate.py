@@ -33,7 +33,7 @@ class RateGate:
         *,
         max_wait: float,
         wall: Callable[[], float],
-        sleep: Callable[[float], None],
+        sleep: Callable[[float], object],
     ) -> None:
         self.max_wait = max_wait
         self._wall = wall

@@ -1,11 +1,12 @@
 """A page's markdown as safe HTML for the notebook, with its links pointed at the space.
 
 Pages are written by other people (SECURITY.md E6): raw HTML in them is shown as text, never
-run. mistune (a pure-Python CommonMark renderer, already a dependency of nbconvert) does the
-parsing with ``escape=True``, which turns every raw HTML block and inline tag into escaped
-text, and its ``safe_url`` drops ``javascript:``/``vbscript:``/``data:`` links. We only add
-link resolution: GitBook writes links between pages relative to the page's file, as Git Sync
-does (``../faq.md``, ``guide/README.md``); they become the target page's address in the space.
+run. markdown-it-py (CommonMark; the package's one Markdown dependency, also used for Ask's
+answers) parses with ``html=False``, which leaves every raw HTML block and inline tag as
+escaped text, and its link check drops ``javascript:``/``vbscript:``/``file:`` links. We only
+add link resolution: GitBook writes links between pages relative to the page's file, as Git
+Sync does (``../faq.md``, ``guide/README.md``); they become the target page's address in the
+space, opened in a new tab.
 
 Why not ``_repr_markdown_``: Jupyter front ends render markdown outputs with raw HTML passed
 through (sanitised, but still markup), so the rendering is done here, where HTML stays text.
@@ -73,19 +74,27 @@ def page_link_resolver(page_path: str, page_url: str | None) -> Callable[[str], 
     return resolve
 
 
+_RENDERER: list[Any] = []  # built on first use: importing markdown-it costs ~30 ms
+
+
+def _link_open(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    tok = tokens[idx]
+    resolve = env.get("resolve") if isinstance(env, dict) else None
+    if resolve is not None:
+        tok.attrSet("href", resolve(tok.attrGet("href") or ""))
+    # a new tab, and the page opened learns nothing about the notebook (A8's rule)
+    tok.attrSet("target", "_blank")
+    tok.attrSet("rel", "noopener noreferrer")
+    return str(self.renderToken(tokens, idx, options, env))
+
+
 def render_markdown(markdown: str, resolve: Callable[[str], str] | None = None) -> str:
     """``markdown`` as HTML: raw HTML escaped, unsafe links dropped, page links resolved."""
-    import mistune  # only when a page is shown: keeps `import gitbook_nb.content` light
+    if not _RENDERER:
+        from markdown_it import MarkdownIt
 
-    class _Renderer(mistune.HTMLRenderer):
-        def link(self, text: str, url: str, title: str | None = None) -> str:
-            target = resolve(url) if resolve is not None else url
-            html = super().link(text, target, title)
-            # a new tab, and the page opened learns nothing about the notebook (A8's rule)
-            return html.replace("<a ", '<a target="_blank" rel="noopener noreferrer" ', 1)
-
-    render: Any = mistune.create_markdown(
-        renderer=_Renderer(escape=True),
-        plugins=["table", "strikethrough", "task_lists"],
-    )
-    return str(render(markdown))
+        md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+        md.enable(["table", "strikethrough"])
+        md.add_render_rule("link_open", _link_open)
+        _RENDERER.append(md)
+    return str(_RENDERER[0].render(markdown, {"resolve": resolve}))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gitbook_nb.content._paths import cr_path
-from gitbook_nb.content.publish import review_changes
+from gitbook_nb.content.publisher import review_changes
 from gitbook_nb.content.results import ChangeRequestResult
 from gitbook_nb.display import Result
 from gitbook_nb.errors import GitBookError

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gitbook_nb import content
-from gitbook_nb.content.export import DEFAULT_CONCURRENCY
+from gitbook_nb.content.exporter import DEFAULT_CONCURRENCY
 from gitbook_nb.content.review import FILTERS
 from gitbook_nb.display import MissingDependencyError, Result
 from gitbook_nb.errors import GitBookError

@@ -218,7 +218,7 @@ def review_changes(
     res = api.request("GET", f"{cr_path(space, cr.get('id', ''))}/changes", params={"limit": "50"})
     data = res.data if isinstance(res.data, dict) else {}
     changes = [c for c in data.get("changes", []) if isinstance(c, dict)]
-    more = data.get("more") if isinstance(data.get("more"), int) else 0
+    more = data["more"] if isinstance(data.get("more"), int) else 0
     return ChangeRequestResult(cr, changes, more=more, heading=heading, path="", method="")
 
 
@@ -227,8 +227,8 @@ def _after_create(
 ) -> PublishError:
     number = f"#{cr['number']} " if cr.get("number") is not None else ""
     cr_id = str(cr.get("id", "?"))
-    urls = cr.get("urls") if isinstance(cr.get("urls"), dict) else {}
-    where = urls.get("app") or f"change request {cr_id}"
+    urls = cr.get("urls")
+    where = (urls.get("app") if isinstance(urls, dict) else None) or f"change request {cr_id}"
     if merge:
         step = f"review and merge it in GitBook ({where})"
     else:

@@ -213,7 +213,7 @@ def export(
     progress: Callable[[int, int, int | None], None] | None = None,
     max_wait: float = MAX_WAIT,
     api: Any = None,
-    sleep: Callable[[float], Any] | None = None,
+    sleep: Callable[[float], object] | None = None,
     wall: Callable[[], float] = time.time,
     fsync: Callable[[int], object] | None = os.fsync,
 ) -> ExportResult:
