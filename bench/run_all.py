@@ -32,6 +32,7 @@ FULL: list[tuple[str, list[str]]] = [
     ("bench_render.py", []),
     ("bench_throughput.py", []),
     ("bench_insights.py", []),
+    ("bench_export.py", []),
 ]
 QUICK: list[tuple[str, list[str]]] = [
     ("bench_calls.py", ["--calls", "200", "--rounds", "10"]),
@@ -41,6 +42,7 @@ QUICK: list[tuple[str, list[str]]] = [
     ("bench_render.py", ["--rows", "20000", "--rounds", "5"]),
     ("bench_throughput.py", ["--seconds", "1", "--rounds", "2"]),
     ("bench_insights.py", ["--rows", "20000", "--rounds", "3"]),
+    ("bench_export.py", ["--pages", "300", "--rounds", "1"]),
 ]
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 

@@ -26,7 +26,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from gitbook_nb.content._gate import RateGate, TooLong
@@ -58,7 +59,7 @@ class ExportError(GitBookError):
         super().__init__(message, hint=hint)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Page:
     id: str
     path: str
@@ -67,19 +68,24 @@ class _Page:
     updated_at: str | None
     document_id: str | None
     planned: Planned | None = None
-    markdown: str | None = None
+    # The body as UTF-8: a Python str takes 2 or 4 bytes a character as soon as one é or emoji
+    # is in it, and 1,000 pages are held at once (bench/README.md figure 8b).
+    text: bytes | None = None
+    row: dict[str, Any] = field(default_factory=dict)  # the result's row, made once
 
-    def row(self) -> dict[str, Any]:
-        text = self.markdown or ""
-        return {
+    def __post_init__(self) -> None:
+        self.row = {
             "path": self.path,
             "title": self.title,
             "depth": self.depth,
-            "words": word_count(text),
+            "words": 0,
             "updatedAt": self.updated_at,
-            "markdown": text,
             "id": self.id,
         }
+
+    def keep(self, markdown: str) -> None:
+        self.row["words"] = word_count(markdown)
+        self.text = markdown.encode("utf-8", "surrogatepass")
 
     def marker(self) -> dict[str, str]:
         return {
@@ -181,7 +187,7 @@ class _Stopped(Exception):
     """A worker noticed the export is stopping and did not start its page."""
 
 
-def _fetch(run: _Run, space: str, page: _Page, folder: ExportFolder | None, fields: dict) -> str:
+def _fetch(run: _Run, space: str, page: _Page, folder: ExportFolder | None, fields: dict) -> None:
     res = run.get(page_by_id(space, page.id), {"format": "markdown"})
     data = res.data if isinstance(res.data, dict) else {}
     markdown = data.get("markdown")
@@ -202,7 +208,7 @@ def _fetch(run: _Run, space: str, page: _Page, folder: ExportFolder | None, fiel
             },
             markdown,
         )
-    return markdown
+    page.keep(markdown)  # in the worker: the answer's JSON is freed as soon as it returns
 
 
 def export(
@@ -261,7 +267,7 @@ def export(
                 continue
             kept = folder.unchanged(p.planned, p.marker())
             if kept is not None:
-                p.markdown = kept
+                p.keep(kept)
                 unchanged.append(p.planned.rel)
                 continue
         todo.append(p)
@@ -271,9 +277,10 @@ def export(
     fields = {"revision": rev_id}
 
     def result(note: str | None = None) -> ExportResult:
-        rows = [p.row() for p in pages if p.markdown is not None]
+        finished = [p for p in pages if p.text is not None]
         return ExportResult(
-            rows,
+            [p.row for p in finished],
+            texts=[p.text or b"" for p in finished],
             space=str(space),
             revision=rev_id,
             directory=str(folder.root) if folder else None,
@@ -289,18 +296,24 @@ def export(
     if progress is not None:
         progress(done, done, total)
     pool = ThreadPoolExecutor(max_workers=int(concurrency), thread_name_prefix="gitbook-export")
-    futures: dict[Future[str], _Page] = {
-        pool.submit(_fetch, run, str(space), p, folder, fields): p for p in todo
-    }
+    # A few pages queued ahead of the workers, not all of them: a Future costs about 1 kB,
+    # a thousand of them would outweigh the markdown of a small space (figure 8b).
+    queue = iter(todo)
+    pending: dict[Future[None], _Page] = {}
+
+    def submit(n: int) -> None:
+        for page in islice(queue, n):
+            pending[pool.submit(_fetch, run, str(space), page, folder, fields)] = page
+
     stopped: BaseException | None = None
     try:
-        pending = set(futures)
+        submit(2 * int(concurrency))
         while pending and stopped is None:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
-                page = futures[fut]
+                page = pending.pop(fut)
                 try:
-                    page.markdown = fut.result()
+                    fut.result()
                     if page.planned is not None:
                         written.append(page.planned.rel)
                 except (NotFoundError, InvalidResponseError, UnsafeName) as err:
@@ -316,6 +329,8 @@ def export(
                 done += 1
                 if progress is not None:
                     progress(done, done, total)
+            if stopped is None:
+                submit(len(finished))
     except KeyboardInterrupt as err:
         stopped = err
     finally:
@@ -325,10 +340,9 @@ def export(
         pool.shutdown(wait=True, cancel_futures=True)
     if stopped is None:
         return result()
-    for fut, page in futures.items():  # pages that finished while the others stopped
-        if page.markdown is None and fut.done() and not fut.cancelled() and fut.exception() is None:
-            page.markdown = fut.result()
-            if page.planned is not None:
+    for fut, page in pending.items():  # pages that finished while the others stopped
+        if fut.done() and not fut.cancelled() and fut.exception() is None and page.planned:
+            if page.planned.rel not in written:
                 written.append(page.planned.rel)
     raise _stop_error(stopped, result(), total, folder)
 

@@ -158,6 +158,9 @@ class PageResult(Result):
 class ExportResult(Result):
     """Every exported page: a table here, one row per page in ``to_dataframe()``.
 
+    ``.data`` has one row per page (path, title, depth, words, updatedAt, id); the texts are
+    kept apart, as UTF-8 (see ``exporter._Page``), and come back as ``str`` from
+    ``to_dataframe()`` (a ``markdown`` column), ``markdown(path)`` and ``texts()``.
     ``written``, ``unchanged`` and ``failed`` (``(path, reason)`` pairs) say what happened to
     each page; ``directory`` is where files went (None without ``to=``).
     """
@@ -168,6 +171,7 @@ class ExportResult(Result):
         self,
         rows: list[dict[str, Any]],
         *,
+        texts: Sequence[bytes] = (),
         space: str,
         revision: str | None,
         directory: str | None,
@@ -177,6 +181,8 @@ class ExportResult(Result):
         requests: int = 0,
         **kw: Any,
     ) -> None:
+        if len(texts) != len(rows):
+            raise ValueError("one text per row")
         self.space = space
         self.revision = revision
         self.directory = directory
@@ -184,6 +190,7 @@ class ExportResult(Result):
         self.unchanged = list(unchanged)
         self.failed = list(failed)
         self.requests = requests
+        self._texts = list(texts)
         self._count_rows = len(rows)
         kw.setdefault("note", self.summary())
         super().__init__(rows, columns=list(self.SHOWN) if rows else None, **kw)
@@ -202,17 +209,22 @@ class ExportResult(Result):
             parts.append(f"{len(self.failed)} not exported ({first}{more}; see .failed)")
         return ", ".join(parts)
 
+    def texts(self) -> list[str]:
+        """Every page's markdown, in the order of ``.data``."""
+        return [t.decode("utf-8", "surrogatepass") for t in self._texts]
+
     def markdown(self, path: str) -> str:
         """The markdown of the page at ``path``."""
-        for row in self.data:
+        for row, text in zip(self.data, self._texts, strict=True):
             if row.get("path") == path:
-                return str(row.get("markdown", ""))
+                return text.decode("utf-8", "surrogatepass")
         raise KeyError(path)
 
     def to_dataframe(self) -> Any:
         """path, title, depth, words, updatedAt (a UTC datetime), markdown, id."""
         pd = _pandas()
-        df = pd.DataFrame(list(self.data), columns=list(EXPORT_COLUMNS))
+        df = pd.DataFrame(list(self.data), columns=[c for c in EXPORT_COLUMNS if c != "markdown"])
+        df.insert(EXPORT_COLUMNS.index("markdown"), "markdown", self.texts())
         df["updatedAt"] = pd.to_datetime(df["updatedAt"], utc=True, errors="coerce")
         return df
 
