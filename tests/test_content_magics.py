@@ -93,7 +93,8 @@ def test_page_errors_are_one_line(shell, sb) -> None:
 
 def test_export_table_dataframe_files_and_concurrency(shell, sb, tmp_path: Path) -> None:
     space = sb.ids["space"]
-    res = run(shell, f"export {space} --to {tmp_path} --concurrency 2 -o docs")
+    shell.user_ns["folder"] = tmp_path  # {name} works in option values too
+    res = run(shell, f"export {space} --to {{folder}} --concurrency 2 -o docs")
     assert isinstance(res, ExportResult) and shell.user_ns["docs"] is res
     assert len(res.written) == 9 and (tmp_path / "faq.md").exists()
     assert "9 written, 0 unchanged" in html_of(shell, res)

@@ -31,6 +31,7 @@ EXPECTED = [
     "02-web-flow-step-by-step.ipynb",
     "03-todays-gitbook.ipynb",
     "04-sharing-safely.ipynb",
+    "05-docs-as-data.ipynb",
     "06-site-analytics.ipynb",
 ]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"

@@ -236,7 +236,7 @@ class ChangeRequestResult(Result):
     ``.change_request`` is the change request's JSON, ``.changes`` the changes.
     """
 
-    COLUMNS = ("type", "page.title", "page.path", "page.id")
+    COLUMNS = ("type", "page.title", "page.path")  # ids are in .changes
 
     def __init__(
         self,

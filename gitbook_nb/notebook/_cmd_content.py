@@ -17,13 +17,23 @@ from gitbook_nb.content.exporter import DEFAULT_CONCURRENCY
 from gitbook_nb.content.review import FILTERS
 from gitbook_nb.display import MissingDependencyError, Result
 from gitbook_nb.errors import GitBookError
-from gitbook_nb.notebook._magic_interp import MagicLineError
+from gitbook_nb.notebook._magic_interp import MagicLineError, interpolate
 from gitbook_nb.notebook._magic_output import Progress
 from gitbook_nb.notebook._magic_parse import FEATURES, Command
 
 __all__ = ["cr", "crs", "export", "page", "publish"]
 
 _VAR_BODY = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+
+
+def _opt(magics: Any, cmd: Command, name: str) -> str | None:
+    """An option's text with ``{name}`` read from the notebook, like the positional values
+    (``--to {folder}``, ``--page {path}``); the parser leaves option values as typed."""
+    value = cmd.options.get(name)
+    if value is None:
+        return None
+    ns = magics.shell.user_ns if magics.shell is not None else {}
+    return interpolate(str(value), ns, str, secrets=magics._live_secrets())
 
 
 def _show(magics: Any, res: Result, cmd: Command) -> tuple[Any, Any]:
@@ -46,7 +56,7 @@ def page(magics: Any, cmd: Command) -> tuple[Any, Any]:
 
 def export(magics: Any, cmd: Command) -> tuple[Any, Any]:
     (space,) = cmd.args
-    to = cmd.options.get("to")
+    to = _opt(magics, cmd, "to")
     concurrency = cmd.options.get("concurrency", DEFAULT_CONCURRENCY)
     try:
         with Progress(f"export {space}") as bar:
@@ -84,7 +94,7 @@ def _notebook_markdown(path: str) -> str:
 
 
 def _markdown(magics: Any, cmd: Command) -> str:
-    notebook = cmd.options.get("notebook")
+    notebook = _opt(magics, cmd, "notebook")
     body = cmd.body
     usage = FEATURES["publish"].usage
     if notebook and body is not None:
@@ -116,10 +126,10 @@ def publish(magics: Any, cmd: Command) -> tuple[Any, Any]:
     res = content.publish(
         space,
         _markdown(magics, cmd),
-        page=opts.get("page"),
+        page=_opt(magics, cmd, "page"),
         merge=bool(opts.get("merge")),
-        title=opts.get("title"),
-        subject=opts.get("subject"),
+        title=_opt(magics, cmd, "title"),
+        subject=_opt(magics, cmd, "subject"),
         dry_run=opts.dry_run,
         api=magics.api,
     )
