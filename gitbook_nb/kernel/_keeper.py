@@ -236,9 +236,8 @@ class TokenKeeper:
                     for key in store.keys():
                         if key[0] == host and key not in found:
                             token = store.get(key)
-                            if token is not None:
+                            if token is not None:  # not adopted: only listed (logout, reuse)
                                 found[key] = Grant.from_stored(token, s)
-                                self._homes[key] = store
             except GitBookError as err:
                 _warn(f"the token store could not be read ({err.message})")
             return list(found.values())
