@@ -269,6 +269,28 @@ def test_export_stopped_part_way_keeps_every_written_file_whole(
     assert rerun.written == ["faq.md"] and len(rerun.unchanged) == 8
 
 
+def test_export_interrupted_reports_what_was_written(own: Sandbox, tmp_path: Path) -> None:
+    """Ctrl-C arrives in the kernel's main thread, where export() waits for its workers."""
+    sb = own
+    sign_in(sb)
+
+    def interrupt_after_three(done: int, items: int, total: int | None) -> None:
+        if done >= 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(ExportError) as err:
+        gitbook_nb.export(
+            sb.ids["space"], to=str(tmp_path), concurrency=1, progress=interrupt_after_three
+        )
+    assert "export stopped (interrupted)" in str(err.value)
+    written = err.value.result.written
+    assert 3 <= len(written) < 9
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.md")) == sorted(
+        written
+    )
+    assert not list(tmp_path.rglob(".gitbook-nb-*"))
+
+
 # ------------------------------------------------------------------ publish
 
 
