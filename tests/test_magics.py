@@ -394,14 +394,15 @@ def test_dry_run_of_a_post_shows_the_body(shell, signed_in, sb):
 # ------------------------------------------------------------------ errors
 
 
-def test_401_says_sign_in_again(shell, kernel, sb):
+def test_401_says_what_happened_to_the_token_and_to_sign_in_again_D5(shell, kernel, sb):
     tok = sb.mint_token()
     kernel.login_with_token(tok)
     sb.revoke_token(tok)
     with pytest.raises(UsageError) as info:
         run(shell, "orgs")
     message = str(info.value)
-    assert "401" in message and "sign in again (%gitbook login)" in message
+    assert "401" in message and "log in again (%gitbook login)" in message
+    assert "has been forgotten" in message  # the auth flow's own words reach the user
     assert tok not in message and "\n" not in message
 
 

@@ -54,7 +54,8 @@ def not_signed_in(*, waiting: bool, sandbox: bool) -> str:
 def _next_step(err: GitBookError) -> str:
     """The advice part of the one-line message (issue 5: status, message, next step)."""
     if isinstance(err, AuthenticationError):
-        return "sign in again (%gitbook login)"
+        # the auth flow's own words say what happened to the token (forgotten, kept, ...)
+        return err.hint or "sign in again (%gitbook login)"
     if isinstance(err, PermissionDeniedError):
         return f"missing scope {err.scope}" if err.scope else err.hint
     if isinstance(err, RateLimitedError):
