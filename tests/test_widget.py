@@ -893,3 +893,28 @@ def test_a_restarted_kernel_tells_its_signed_in_widget(tmp_path):
         kc.stop_channels()
         if km.is_alive():
             km.shutdown_kernel(now=True)
+
+
+def test_blocking_wait_where_clicks_cannot_arrive_says_to_interrupt_instead_of_cancel(ks, made):
+    """Outside a pollable kernel (ipykernel 7.1+ cannot be polled) a click on Cancel would
+    reach the kernel only after the cell: the waiting row hides it and says how to stop."""
+    from gitbook_nb.notebook.widget import wait_for
+
+    w = login(session=ks, environment_=LOCAL, display=False, profile="sandbox")
+    made.append(w)
+    seen: dict[str, object] = {}
+
+    def browser() -> None:
+        # the user's browser acts once the waiting row shows how to stop (explicit condition)
+        deadline = time.monotonic() + 30
+        while "interrupt the kernel" not in w.stop_hint.value and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen["hint"], seen["cancel"] = w.stop_hint.value, w.cancel_button.layout.display
+        HTTP.get(ks.sandbox.approve(w.authorize_url), timeout=30)
+
+    t = threading.Thread(target=browser, daemon=True)
+    t.start()
+    assert wait_for(w, 60) == "signed-in"
+    t.join(30)
+    assert "interrupt the kernel" in str(seen["hint"]) and seen["cancel"] == "none"
+    assert w.stop_hint.value == "" and w.cancel_button.layout.display is None

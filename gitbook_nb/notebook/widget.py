@@ -80,6 +80,7 @@ _BUTTON_STYLE = (
     "background:#1976d2;color:#fff;font-weight:600;text-decoration:none;line-height:20px"
 )
 _MUTED = "opacity:0.7;font-size:smaller"
+STOP_HINT = "to stop waiting, interrupt the kernel (the ■ button)"
 _FAILED = {"failed", "signed-out", "stopped"}
 
 
@@ -142,6 +143,7 @@ class LoginWidget(LoginFlow):
         self.mode_line = W.HTML()
         self.status_line = W.HTML()
         self.countdown = W.HTML()
+        self.stop_hint = W.HTML()  # during a blocking wait, where Cancel cannot act in time
         self.hint = W.HTML(PASTE_SENTENCE)
         self.secret = W.Password(
             description="Client secret", placeholder="the OAuth app's client secret"
@@ -164,7 +166,7 @@ class LoginWidget(LoginFlow):
         self.start_again.on_click(lambda _b: self._safe(self.restart))  # no getpass in a callback
         self.sign_out_button.on_click(lambda _b: self._safe(self.sign_out))
         self._rows = {
-            "timer": W.HBox([self.countdown, self.cancel_button]),
+            "timer": W.HBox([self.countdown, self.cancel_button, self.stop_hint]),
             "signed": W.HBox([self.status_line, self.sign_out_button]),
         }
         self.box = _LoginBox([])
@@ -204,6 +206,7 @@ class LoginWidget(LoginFlow):
             self.mode_line,
             self.status_line,
             self.countdown,
+            self.stop_hint,
             self.hint,
             self.secret,
             self.address,
@@ -348,7 +351,18 @@ def wait_for(widget: LoginFlow, timeout: float | None) -> str:
     one-line :class:`LoginError` with the widget's own status line.
     """
     with ui_events() as poll:
-        state = widget.wait(timeout, poll=poll)
+        blocked = poll is None and isinstance(widget, LoginWidget)
+        if blocked:
+            # Clicks reach the kernel only after this cell: Cancel could not act in time, so
+            # the waiting row says how to stop instead (Interrupt cancels the sign-in).
+            widget.cancel_button.layout.display = "none"
+            widget.stop_hint.value = f'<span style="{_MUTED}">{html.escape(STOP_HINT)}</span>'
+        try:
+            state = widget.wait(timeout, poll=poll)
+        finally:
+            if blocked:
+                widget.cancel_button.layout.display = None
+                widget.stop_hint.value = ""
     if state in ("signed-in", "env"):
         return state
     raise LoginError(widget.status, hint="")
@@ -361,13 +375,18 @@ def ui_events() -> Iterator[Callable[[], None] | None]:
     A kernel handles comm messages only between cells, so Cancel clicked during a waiting cell
     would wait for the cell to end. jupyter-ui-poll (a small, maintained package) runs them
     from inside the cell and holds back the next cells' execute requests until this one ends,
-    so "Run All" keeps its order. Without it (or outside a kernel) there is no poll: a sign-in
-    still completes (the listener has its own thread); Cancel then means "Interrupt".
+    so "Run All" keeps its order. Without it, on ipykernel 7.1 and later (which it cannot
+    drive) or outside a kernel there is no poll: a sign-in still completes (the listener has its
+    own thread), and the waiting row says to interrupt the kernel to stop. In an ``async`` cell
+    (``await asyncio.to_thread(w.wait, 600)``, as the Voila example does) clicks work as usual.
     """
     from IPython import get_ipython
 
     shell = get_ipython()
-    if shell is None or getattr(shell, "kernel", None) is None:
+    kernel = getattr(shell, "kernel", None) if shell is not None else None
+    # jupyter-ui-poll drives kernel.do_one_iteration(), which ipykernel 7.1 removed (its poll
+    # then silently does nothing): use it only where that method exists.
+    if kernel is None or not callable(getattr(kernel, "do_one_iteration", None)):
         yield None
         return
     try:
