@@ -171,7 +171,7 @@ def test_B4_access_denied_ends_the_flow(flow):
         paste(flow, text)
     assert flow.used
     message = str(info.value)
-    assert "access_denied" in message and "The user said" in message
+    assert "declined at GitBook" in message and "The user said" in message
     assert "\n" not in message and "again" in message  # newline neutralised, text kept
     with pytest.raises(FlowUsedError):
         paste(flow, url(flow, "abcdefgh"))

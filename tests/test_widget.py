@@ -384,7 +384,7 @@ def test_paste_after_success_is_refused(ks, make):
 def test_B4_denied_consent(ks, make):
     w = make(ks, mode="paste", profile="sandbox")
     w.submit(sb_approve(ks, w.authorize_url, approve=False))
-    failed(w, "access_denied", "Start again")
+    failed(w, "declined", "Start again")
     assert "Approve" not in w.status  # that page is gone: the next step is here
     assert w.state == "failed" and w.failure == "denied"
     assert visible(w) == [w.status_line, w.start_again]
@@ -395,7 +395,7 @@ def test_B4_denied_consent_through_the_listener(ks, make):
     w = make(ks, profile="sandbox")
     r = HTTP.get(sb_approve(ks, w.authorize_url, approve=False), timeout=30)
     assert "Sign-in failed" in r.text
-    failed(w, "access_denied")
+    failed(w, "declined")
 
 
 def test_C4_wrong_secret(sb, make):

@@ -27,7 +27,7 @@ from gitbook_nb.errors import (
 )
 from gitbook_nb.protocol._types import Clock
 from gitbook_nb.protocol.tokens import Secret
-from gitbook_nb.protocol.urls import same_endpoint
+from gitbook_nb.protocol.urls import same_endpoint, server_name
 
 if TYPE_CHECKING:
     from gitbook_nb.protocol._types import PendingFlow
@@ -182,8 +182,15 @@ def parse_paste(flow: PendingFlow | None, text: str, *, now: Clock = time.time) 
     if error is not None:
         flow.used = True  # B4: the flow ends; nothing is sent
         code = _error_code(error)
-        cls = AccessDeniedError if code == "access_denied" else LoginError
-        err = cls(f"GitBook did not grant access: {code}{_describe_error(params, flow)}")
+        who = server_name(flow.endpoints.authorize)
+        if code == "access_denied":  # the person clicked Deny (or the server declined)
+            err: LoginError = AccessDeniedError(
+                f"the sign-in was declined at {who}{_describe_error(params, flow)}"
+            )
+        else:
+            err = LoginError(
+                f"{who} did not sign you in (its answer: {code}){_describe_error(params, flow)}"
+            )
         err.error = code  # type: ignore[attr-defined]
         raise err
     _refuse_fragment_token(fragment)  # B5
