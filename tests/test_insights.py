@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.error import UsageError
+from support import FakeClock
 
 import gitbook_nb
 from gitbook_nb.insights import AskResult, InsightsResult
@@ -391,6 +393,47 @@ def test_ask_falls_back_to_the_plain_call_when_the_stream_is_refused(shell, sb, 
     ]
     assert json.loads(sb.requests[1].body) == {"query": "How do I install the engine?"}
     assert "Mount the mill" in res.answer and res.rows[0]["title"] == "Installation"
+
+
+def test_a_refused_token_on_the_stream_is_not_retried_as_a_post_D5(shell, sb, kernel):
+    """The auth flow owns the 401: the stream is not sent again with a token the kernel has
+    forgotten, and no POST tries the same token a second time."""
+    doomed = sb.mint_token()  # not the module's token: later tests still use that one
+    kernel.login_with_token(doomed)
+    sb.revoke_token(doomed)
+    sb.clear_log()
+    with pytest.raises(UsageError) as err:
+        run(shell, f'ask {sb.ids["org"]} "How do I install the engine?"')
+    assert "\n" not in str(err.value) and "log in" in str(err.value)
+    assert [(r.method, r.path) for r in sb.requests] == [
+        ("GET", f"/v1/orgs/{sb.ids['org']}/ask/stream")
+    ]
+    assert kernel.token is None and kernel.history()[-1]["status"] == 401
+
+
+def test_ask_renews_a_due_token_before_it_streams(sb):
+    """A signed-in (OAuth) kernel whose token is due: one refresh at the token endpoint, then
+    the stream with the new token; nothing falls back to the plain call."""
+    clock = FakeClock(time.time())
+    k = reset_session(KernelSession(environ={}, clock=clock))
+    try:
+        k.configure(flow="current", api_url=sb.url + "/v1", oauth_url=sb.url,
+                    scopes=("user:read", "organization:ask"))  # fmt: skip
+        first = k.finish_login(sb.approve(k.begin_login().authorize_url))
+        clock.now = first.refresh_at + 1
+        sb.clear_log()
+        res = gitbook_nb.ask(sb.ids["org"], "How do I install the engine?", sources=False)
+        renewed = k.token
+    finally:
+        reset_session(KernelSession(environ={}))
+    assert "Mount the mill" in res.answer
+    assert [(r.method, r.path) for r in sb.requests] == [
+        ("POST", "/token"),
+        ("GET", f"/v1/orgs/{sb.ids['org']}/ask/stream"),
+    ]
+    assert not renewed.same_as(first)
+    bearer = sb.requests[1].headers["Authorization"]
+    assert bearer == "Bearer " + renewed.access_token.reveal()
 
 
 # ------------------------------------------------------------------ the Python API

@@ -1,10 +1,12 @@
-"""The one place a request leaves the process: sending and capped reading.
+"""The one place a request leaves the process.
 
 Split from :mod:`gitbook_nb.api.client` (one concept per module): the client decides *what* to
 send and when to retry (paths are joined safely by ``_paths``, D4); this module sends exactly
-one request, reads the body under a byte cap and an overall deadline (D6), and turns every
-requests/urllib3 exception into a gitbook_nb error (E2). :class:`Transport` is the seam a test
-replaces (:class:`gitbook_nb.api.mock.MockTransport`), as with httpx's transports.
+one request and turns every requests/urllib3 exception into a gitbook_nb error (E2). ``send``
+reads the body under a byte cap and the overall deadline (D6, ``_raw.read_capped``); ``open``
+hands it back unread (a ``RawStream`` that ``Client.stream`` reads as it arrives).
+:class:`Transport` is the seam a test replaces (:class:`gitbook_nb.api.mock.MockTransport`),
+as with httpx's transports.
 
 Why :func:`send_once` *returns* errors instead of raising them: under ``%xmode Verbose`` IPython
 prints the local variables of every frame in a traceback (PITFALLS). ``send_once`` is the only
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -28,9 +29,9 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from gitbook_nb.api._raw import BodyReader, Failure, RawResponse, RawStream, read_capped
 from gitbook_nb.errors import (
     GitBookError,
-    InvalidResponseError,
     RequestTimeoutError,
     TransportError,
     UnsafeRequestError,
@@ -41,13 +42,13 @@ from gitbook_nb.protocol.urls import is_loopback_host
 __all__ = [
     "Failure",
     "RawResponse",
+    "RawStream",
     "RequestsTransport",
     "Transport",
     "new_session",
+    "open_once",
     "send_once",
 ]
-
-CHUNK = 64 * 1024
 
 # D1 allows http:// only for a loopback host because that traffic never leaves the machine; an
 # HTTP_PROXY / ALL_PROXY variable would otherwise carry it (bearer token, token POST form) to a
@@ -55,32 +56,6 @@ CHUNK = 64 * 1024
 _NO_PROXY: dict[str, Any] = {"http": None, "https": None, "all": None}
 # RFC 6750 b64token: anything else cannot be written into an Authorization header safely.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-
-
-@dataclass(frozen=True)
-class RawResponse:
-    """What came back, as plain values (no live requests object, so no request headers).
-
-    Only the status is in the repr: a page (or a header, or a reason phrase) that echoes the
-    request would otherwise show the token in the caller's locals under ``%xmode Verbose`` (E2).
-    """
-
-    status: int
-    reason: str = field(repr=False)
-    headers: CaseInsensitiveDict = field(repr=False)
-    body: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """An error to raise, and what kind of failure it was (for the retry decision, D7).
-
-    ``kind``: ``"connect"`` (nothing reached the server: safe to retry a GET), ``"read_timeout"``
-    (the server may have acted), ``"interrupt"`` (KeyboardInterrupt), or ``"final"``.
-    """
-
-    error: GitBookError | None
-    kind: str
 
 
 class Transport(Protocol):
@@ -105,6 +80,10 @@ class Transport(Protocol):
         clock: Callable[[], float],
     ) -> RawResponse | Failure: ...
 
+    def open(self, method: str, url: str, **kw: Any) -> RawStream | Failure:
+        """As ``send`` (the same keywords), but the body is left unread: a :class:`RawStream`."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -128,6 +107,9 @@ class RequestsTransport:
 
     def send(self, method: str, url: str, **kw: Any) -> RawResponse | Failure:
         return send_once(self.session, method, url, **kw)
+
+    def open(self, method: str, url: str, **kw: Any) -> RawStream | Failure:
+        return open_once(self.session, method, url, **kw)
 
     def close(self) -> None:
         if self._owns:
@@ -181,21 +163,60 @@ def send_once(
     url: str,
     *,
     label: str,
+    max_body: int,
+    deadline: float,
+    clock: Callable[[], float],
+    **request: Any,
+) -> RawResponse | Failure:
+    """Send one request (no redirects followed, D3/C3) and read its body under the caps (D6).
+
+    ``label`` is "METHOD /path" for messages (E2); ``request`` holds ``headers``, ``bearer``,
+    ``params``, ``json``, ``data`` and ``timeout`` (see :func:`_start`). Never raises for
+    network trouble; see the module docstring for why.
+    """
+    resp = _start(session, method, url, label=label, **request)
+    if isinstance(resp, Failure):
+        return resp
+    try:
+        return read_capped(resp, label=label, max_body=max_body, deadline=deadline, clock=clock)
+    finally:
+        resp.close()
+
+
+def open_once(
+    session: requests.Session, method: str, url: str, *, label: str, **request: Any
+) -> RawStream | Failure:
+    """Send one request as :func:`send_once` does and return its body unread (``RawStream``).
+
+    Only the urllib3 response is kept (not requests' ``Response``, whose ``.request`` still
+    holds the Authorization header), so a live stream references no revealed token (E1).
+    ``max_body``, ``deadline`` and ``clock`` are the reader's business (``api.stream``).
+    """
+    for name in ("max_body", "deadline", "clock"):
+        request.pop(name, None)
+    resp = _start(session, method, url, label=label, **request)
+    if isinstance(resp, Failure):
+        return resp
+    body = BodyReader(resp.raw, label, resp.status_code)
+    status, reason, headers = resp.status_code, resp.reason or "", CaseInsensitiveDict(resp.headers)
+    resp.request = None  # type: ignore[assignment]  # drop the sent headers (see above)
+    return RawStream(status, reason, headers, body.read, body.close)
+
+
+def _start(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    label: str,
     headers: Mapping[str, str],
     bearer: Secret | None,
     params: Any = None,
     json: Any = None,
     data: Mapping[str, Any] | None = None,
     timeout: tuple[float, float],
-    max_body: int,
-    deadline: float,
-    clock: Callable[[], float],
-) -> RawResponse | Failure:
-    """Send one request (no redirects followed, D3/C3) and read its body under the caps (D6).
-
-    ``label`` is "METHOD /path" for messages (E2). Never raises for network trouble; see the
-    module docstring for why.
-    """
+) -> requests.Response | Failure:
+    """The one frame where the bearer token is revealed: status and headers read, body not."""
     if bearer is not None and not _B64TOKEN.fullmatch(bearer.reveal()):
         return Failure(
             UnsafeRequestError(
@@ -204,10 +225,10 @@ def send_once(
             ),
             "final",
         )
-    failure: Failure | None = None
+    failure: Failure
     try:
         # The revealed header exists only inside this call expression (no local holds it).
-        resp = session.request(
+        return session.request(
             method,
             url,
             params=params,
@@ -228,84 +249,4 @@ def send_once(
     except Exception as exc:  # noqa: BLE001 - every exception becomes a clean error (E2)
         what, kind, cls = _describe(exc)
         failure = Failure(cls(f"{label}: {what}"), kind)
-    if failure is not None:
-        return failure
-    try:
-        return _read(resp, label=label, max_body=max_body, deadline=deadline, clock=clock)
-    finally:
-        resp.close()
-
-
-def _read(
-    resp: requests.Response,
-    *,
-    label: str,
-    max_body: int,
-    deadline: float,
-    clock: Callable[[], float],
-) -> RawResponse | Failure:
-    status = resp.status_code
-    headers = CaseInsensitiveDict(resp.headers)
-    base = RawResponse(status, resp.reason or "", headers, b"")
-    if 300 <= status < 400 or resp.request.method == "HEAD":
-        return base  # redirects are decided on headers alone; their body is not read
-    length = headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > max_body:
-        return Failure(
-            InvalidResponseError(
-                f"{label}: the answer is {int(length)} bytes, over the {max_body}-byte cap",
-                status=status,
-                hint="ask for fewer items (limit=...) or raise max_body",
-            ),
-            "final",
-        )
-    chunks: list[bytes] = []
-    size = 0
-    failure: Failure | None = None
-    try:
-        while True:
-            if clock() > deadline:
-                failure = Failure(
-                    RequestTimeoutError(
-                        f"{label}: the overall deadline passed while the answer was still arriving"
-                    ),
-                    "final",
-                )
-                break
-            # read1 returns as soon as *some* bytes arrived, so a server dripping one byte at a
-            # time cannot hold us past the deadline; it also bounds decompression (max_length).
-            chunk = resp.raw.read1(CHUNK, decode_content=True)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > max_body:
-                failure = Failure(
-                    InvalidResponseError(
-                        f"{label}: the answer is over the {max_body}-byte cap",
-                        status=status,
-                        hint="ask for fewer items (limit=...) or raise max_body",
-                    ),
-                    "final",
-                )
-                break
-            chunks.append(chunk)
-    except KeyboardInterrupt:
-        failure = Failure(None, "interrupt")
-    except Exception as exc:  # noqa: BLE001
-        if isinstance(exc, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
-            failure = Failure(
-                RequestTimeoutError(f"{label}: read timeout while the answer arrived"),
-                "read_timeout",
-            )
-        else:  # IncompleteRead, ProtocolError, DecodeError, reset mid-body
-            failure = Failure(
-                InvalidResponseError(
-                    f"{label}: the answer was cut off or corrupt ({status}, {size} bytes received)",
-                    status=status,
-                    hint="try again; the connection broke while reading",
-                ),
-                "final",
-            )
-    if failure is not None:
-        return failure
-    return RawResponse(status, base.reason, headers, b"".join(chunks))
+    return failure

@@ -6,7 +6,9 @@ call has connect/read timeouts, an overall deadline and a body cap (D6); GET/HEA
 on 429/502/503/504 and connection errors with backoff and a capped ``Retry-After`` (D7); the
 token comes from an auth flow (:mod:`gitbook_nb.api.auth`), which alone decides what a 401
 means: one retry with a renewed token, never a loop (D5); both error shapes map onto the error
-tree with clean messages, every live secret masked (E2, D8).
+tree with clean messages, every live secret masked (E2, D8). ``stream`` goes through the very
+same loop (auth flow, retries, redirects, errors) and hands back the body unread once the
+status is known (:class:`~gitbook_nb.api.stream.Stream`).
 
 Why a hand-written retry loop rather than ``urllib3.Retry``: Retry honours ``Retry-After`` up to
 six hours by default (PITFALLS), knows nothing of our overall deadline, of the 401-refresh step or
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,19 +33,15 @@ from urllib.parse import urlsplit
 
 import requests
 
+from gitbook_nb.api._checks import bearer_for, checked_headers, checked_method
 from gitbook_nb.api._oauth_send import send_spec
-from gitbook_nb.api._paths import (
-    check_same_origin,
-    escape_snippet,
-    join_path,
-    redirect_target,
-    token_host_matches,
-)
+from gitbook_nb.api._paths import check_same_origin, join_path, redirect_target
 from gitbook_nb.api._transport import Failure, RequestsTransport, Transport, new_session
 from gitbook_nb.api.answers import RateLimit, Response, error_for, parse_json, parse_rate_limit
 from gitbook_nb.api.answers import retry_after_seconds as _retry_after
 from gitbook_nb.api.auth import Auth, AuthRequest
 from gitbook_nb.api.pagination import Pages
+from gitbook_nb.api.stream import Stream, error_answer
 from gitbook_nb.errors import APIError, ConfigError, RequestTimeoutError, UnsafeRequestError
 from gitbook_nb.protocol.config import Settings, default_user_agent, is_sandbox
 from gitbook_nb.protocol.tokens import Secret, Token
@@ -53,20 +50,16 @@ from gitbook_nb.protocol.urls import validate_base_url
 if TYPE_CHECKING:
     from gitbook_nb.protocol.oauth import HTTPRequestSpec
 
-__all__ = ["Client", "RateLimit", "Response", "new_session"]
+__all__ = ["Client", "RateLimit", "Response", "Stream", "new_session"]
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENT = frozenset({"GET", "HEAD"})  # D7: the only methods ever retried or redirected
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
-# Headers only the client writes: a caller cannot smuggle credentials or re-target the request.
-_RESERVED_HEADERS = {"authorization", "proxy-authorization", "cookie", "host", "content-length"}
-_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
 _NO_AUTH = Auth()
@@ -148,32 +141,6 @@ class Client:
         url, rel = join_path(self._api_url, path_or_url)
         return url, rel
 
-    def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        headers = {"User-Agent": self._user_agent, "Accept": "application/json"}
-        for name, value in (extra or {}).items():
-            if name.lower() in _RESERVED_HEADERS:
-                raise UnsafeRequestError(
-                    f"the header {escape_snippet(name, 40)} is set by gitbook_nb only"
-                )
-            if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
-                raise UnsafeRequestError(
-                    f"the header {escape_snippet(name, 40)} has a value "
-                    "with control or non-ASCII characters"
-                )
-            headers[name] = value
-        return headers
-
-    def _bearer_for(self, token: Token | None, url: str, label: str) -> Any:
-        if token is None:
-            return None
-        if not token_host_matches(token.issuer, url):
-            raise UnsafeRequestError(
-                f"{label}: the token was issued for {escape_snippet(token.issuer or '?', 80)}, "
-                f"not {urlsplit(url).netloc}; it is not sent there",
-                hint="sign in for this API host (tokens are pinned to their host)",
-            )
-        return token.access_token
-
     # --------------------------------------------------------------- calls
     def request(
         self,
@@ -190,23 +157,36 @@ class Client:
         """One API call. ``path_or_url`` is a path such as ``/user`` (D4); a full URL is
         accepted only with ``allow_url=True`` (pagination links) and only same-origin (D3).
         ``auth`` replaces the client's auth flow for this call only."""
-        method = str(method).upper()
-        if method not in METHODS:
-            raise UnsafeRequestError(
-                f"unsupported HTTP method {escape_snippet(method, 20)}",
-                hint=f"use one of {', '.join(sorted(METHODS))}",
-            )
+        method = checked_method(method)
         url, rel = self._target(path_or_url, allow_url)
-        return self._call(
+        return self._call(  # type: ignore[return-value]  # not streamed: a Response
             method,
             url,
             rel,
             params=params,
             json=json,
             data=data,
-            headers=self._headers(headers),
+            headers=checked_headers(headers, self._user_agent),
             auth=auth if auth is not None else self.auth,
         )
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Auth | None = None,
+    ) -> Stream:
+        """One call whose body is read as it arrives (server-sent events): everything up to the
+        status is ``request``'s (auth flow, D7 retries, same-origin redirects, errors). Returns
+        once the status is good; ``with client.stream(...) as s: for line in s: ...``."""
+        method = checked_method(method)
+        url, rel = self._target(path, False)
+        return self._call(method, url, rel, params=params, json=None, data=None,  # type: ignore[return-value]
+                          headers=checked_headers(headers, self._user_agent),
+                          auth=auth if auth is not None else self.auth, streamed=True)  # fmt: skip
 
     def _call(
         self,
@@ -219,7 +199,8 @@ class Client:
         data: Any,
         headers: dict[str, str],
         auth: Auth,
-    ) -> Response:
+        streamed: bool = False,
+    ) -> Response | Stream:
         s = self.settings
         label = f"{method} {rel}"
         started = self._clock()
@@ -229,18 +210,21 @@ class Client:
         idempotent = method in IDEMPOTENT
         read_timeout_retried = False
         retries = redirects = resent = 0
+        # A stream's answer is a RawStream: every answer not handed back is closed before the
+        # loop moves on (a redirect, a 401 resent, a retry), as nothing of its body is wanted.
+        send: Callable[..., Any] = self._transport.open if streamed else self._transport.send
         while True:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise RequestTimeoutError(
                     f"{label}: the overall deadline of {s.deadline:g} s passed"
                 ) from None
-            out = self._transport.send(
+            out = send(
                 method,
                 url,
                 label=label,
                 headers=headers,
-                bearer=self._bearer_for(request.token, url, label),
+                bearer=bearer_for(request.token, url, label),
                 params=params,
                 json=json,
                 data=data,
@@ -263,7 +247,7 @@ class Client:
                         retries += 1
                         continue
                 raise out.error from None
-            log.debug("%s -> %s (%d bytes)", label, out.status, len(out.body))
+            log.debug("%s -> %s (%s bytes)", label, out.status, "?" if streamed else len(out.body))
             rate_limit = parse_rate_limit(out.headers)
             if rate_limit is not None:
                 with self._lock:
@@ -271,6 +255,8 @@ class Client:
             status = out.status
             if status in REDIRECTS:
                 redirects += 1
+                if streamed:
+                    out.close()
                 url = self._redirect(
                     method, url, out.headers.get("Location"), status, label, redirects, request
                 )
@@ -284,6 +270,8 @@ class Client:
                     pass
                 else:
                     resent += 1
+                    if streamed:
+                        out.close()
                     continue
             wait: float | None = None
             if status in RETRY_STATUSES:
@@ -296,6 +284,8 @@ class Client:
                     pause = self._backoff(retries) if wait is None else wait
                     if self._pause(pause, deadline, label, f"status {status}"):
                         retries += 1
+                        if streamed:
+                            out.close()
                         continue
             if status == 401 and resent:
                 try:  # the resent request was refused too: the flow forgets that token
@@ -305,7 +295,13 @@ class Client:
             elif status != 401:
                 flow.close()
             if status >= 400:
+                if streamed:
+                    out = error_answer(out, deadline=deadline, clock=self._clock)
                 raise self._error(out, method, rel, request, wait) from None
+            if streamed:
+                return Stream(out, method=method, path=rel, url=url, rate_limit=rate_limit,
+                              max_body=s.max_body, deadline=deadline,
+                              clock=self._clock)  # fmt: skip
             body, bad = (
                 (None, None)
                 if method == "HEAD"

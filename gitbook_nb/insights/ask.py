@@ -3,9 +3,10 @@
 The spec offers ``GET /orgs/{id}/ask/stream?query=`` (server-sent events, each a
 ``SearchAIAnswerStream`` holding the answer so far) and ``POST /orgs/{id}/ask`` (``{query}``,
 the whole answer at once); both take ``format=markdown`` and need the scope
-``organization:ask``. The streamed form is used first and ``on_update`` sees each partial
-answer; when the stream cannot be used (an expired or refused token, a server without the
-route) the plain POST answers through the kernel, which refreshes or clears tokens as usual.
+``organization:ask``. The streamed form is used first, through the kernel's streamed call (so
+a token is refreshed, retried once after a 401 or forgotten exactly as for any call), and
+``on_update`` sees each partial answer; only a server without the stream route (404, 405)
+gets the plain POST instead.
 
 Sources name pages by id (``{space, page}``); each is looked up once
 (``GET /spaces/{id}/content/page/{pageId}``) for its title and link, so the table can link
@@ -119,7 +120,7 @@ def ask(
             try:
                 return _streamed(base, text, on_update, sources, started)
             except _stream.StreamRefused:
-                pass  # the plain call below handles refresh, a cleared token, no route
+                pass  # no stream route on this server: the plain call below
         res = kernel_session.request("POST", base, params={"format": "markdown"},
                                      json={"query": text})  # fmt: skip
     answer = res.data.get("answer") if isinstance(res.data, dict) else None

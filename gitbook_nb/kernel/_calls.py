@@ -1,4 +1,5 @@
-"""API calls of the kernel session: request, paginate, prepare (dry run), whoami, history.
+"""API calls of the kernel session: request, stream, paginate, prepare (dry run), whoami,
+history.
 
 :class:`Calls` is one part of the kernel session (composed, not mixed in). It owns one
 keep-alive client per resolved settings, each authenticated by a
@@ -13,8 +14,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from gitbook_nb.api.auth import Auth, Flights, GrantAuth
 from gitbook_nb.display.result import Result
@@ -22,6 +24,9 @@ from gitbook_nb.errors import GitBookError, NotLoggedInError
 from gitbook_nb.kernel._keeper import KeeperSource, TokenKeeper
 from gitbook_nb.protocol import config, envelopes
 from gitbook_nb.protocol.tokens import MASK
+
+if TYPE_CHECKING:
+    from gitbook_nb.api.stream import Stream
 
 __all__ = ["HISTORY_LIMIT", "Calls", "envelope_items", "envelope_total", "normalise_user"]
 
@@ -138,6 +143,33 @@ class Calls:
             path=path,
             rate_limit=resp.rate_limit,
         )
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        headers: Mapping[str, str] | None = None,
+        settings: config.Settings | None = None,
+    ) -> Iterator[Stream]:
+        """A call whose body is read as it arrives (``with calls.stream(...) as s``), through
+        the same client and auth flow as :meth:`request`. History gets one row when the stream
+        ends: the status, or the error's status (or "error") if opening or reading failed."""
+        s = settings or self._settings()
+        self._require(s)
+        started = time.monotonic()
+        status: int | str = "error"
+        try:
+            with self.client_for(s).stream(method, path, params=params, headers=headers) as st:
+                status = st.status
+                yield st
+        except GitBookError as err:
+            status = getattr(err, "status", None) or "error"
+            raise
+        finally:
+            self._record(method, path, status, 1, time.monotonic() - started)
 
     def whoami(self, s: config.Settings, auth: Auth | None = None) -> dict[str, Any]:
         """Who the token belongs to (``auth``: check another token than the kept one)."""

@@ -13,8 +13,8 @@ The session is composed of small parts, each the one owner of its concept:
 * :class:`~gitbook_nb.kernel._issuers.Issuers`: OAuth servers, their endpoints and registered
   clients, and a grant's refresh and revocation at its own issuer (``.issuers``);
 * :class:`~gitbook_nb.kernel._signin.Login`: begin/finish, personal tokens, logout (``.signin``);
-* :class:`~gitbook_nb.kernel._calls.Calls`: request, paginate, prepare, whoami, history
-  (``.calls``), authenticated by the api layer's one auth flow.
+* :class:`~gitbook_nb.kernel._calls.Calls`: request, stream, paginate, prepare, whoami,
+  history (``.calls``), authenticated by the api layer's one auth flow.
 
 Failure never loses state: a login that fails at any step (state mismatch, denied, bad secret,
 network down, a store that refuses to write) leaves the previous sign-in in place.
@@ -57,6 +57,7 @@ __all__ = [
     "profile",
     "request",
     "status",
+    "stream",
     "whoami",
 ]
 
@@ -214,6 +215,11 @@ class KernelSession:
     def request(self, method: str, path: str, **kw: Any) -> Any:
         return self.calls.request(method, path, **kw)
 
+    def stream(self, method: str, path: str, **kw: Any) -> Any:
+        """``with session.stream("GET", path, params=...) as s: for line in s: ...``: a call
+        read as it arrives (``api.stream.Stream``), with the same sign-in rules and history."""
+        return self.calls.stream(method, path, **kw)
+
     def paginate(self, path: str, **kw: Any) -> Any:
         return self.calls.paginate(path, **kw)
 
@@ -334,6 +340,10 @@ def status() -> dict[str, Any]:
 
 def request(method: str, path: str, **kw: Any) -> Any:
     return get_session().request(method, path, **kw)
+
+
+def stream(method: str, path: str, **kw: Any) -> Any:
+    return get_session().stream(method, path, **kw)
 
 
 def get(path: str, **params: Any) -> Any:
