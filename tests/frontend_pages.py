@@ -90,10 +90,13 @@ def link_fits(link: Any) -> bool:
 # --------------------------------------------------------------------------- state pictures
 # What each state of the login widget must show, and what it must no longer show.
 Marker = str | re.Pattern[str]
+STOP = re.compile(r"Cancel|interrupt the kernel")
 STATES: dict[str, tuple[tuple[Marker, ...], tuple[Marker, ...]]] = {
     "ready": (("Sign in with GitBook",), ("Waiting for GitBook", "Signed in as", "Start again")),
     "waiting": (
-        ("Waiting for GitBook", re.compile(r"\d+:\d\d left"), "Cancel"),
+        # how to stop: Cancel, or, while a cell blocks in --wait (no click can reach the
+        # kernel then), the advice to interrupt the kernel
+        ("Waiting for GitBook", re.compile(r"\d+:\d\d left"), STOP),
         ("Signed in as", "Start again"),
     ),
     "signed-in": (

@@ -351,18 +351,18 @@ def wait_for(widget: LoginFlow, timeout: float | None) -> str:
     one-line :class:`LoginError` with the widget's own status line.
     """
     with ui_events() as poll:
-        blocked = poll is None and isinstance(widget, LoginWidget)
-        if blocked:
+        view = widget if poll is None and isinstance(widget, LoginWidget) else None
+        if view is not None:
             # Clicks reach the kernel only after this cell: Cancel could not act in time, so
             # the waiting row says how to stop instead (Interrupt cancels the sign-in).
-            widget.cancel_button.layout.display = "none"
-            widget.stop_hint.value = f'<span style="{_MUTED}">{html.escape(STOP_HINT)}</span>'
+            view.cancel_button.layout.display = "none"
+            view.stop_hint.value = f'<span style="{_MUTED}">{html.escape(STOP_HINT)}</span>'
         try:
             state = widget.wait(timeout, poll=poll)
         finally:
-            if blocked:
-                widget.cancel_button.layout.display = None
-                widget.stop_hint.value = ""
+            if view is not None:
+                view.cancel_button.layout.display = None
+                view.stop_hint.value = ""
     if state in ("signed-in", "env"):
         return state
     raise LoginError(widget.status, hint="")
