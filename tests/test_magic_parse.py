@@ -384,7 +384,7 @@ def test_token_store_setting_is_not_a_secret_name():
             AuthenticationError(
                 "GET /user: 401 Unauthorized: bad", status=401, method="GET", path="/user"
             ),
-            "sign in again (%gitbook login)",
+            "sign in again with %gitbook login",
         ),
         (
             PermissionDeniedError(
