@@ -1,57 +1,49 @@
-"""One interactive login, without the widgets: mode, listener, expiry timer, secret, finish.
+"""One interactive login, without the widgets: the state it is in and the steps between.
 
-Split from ``widget.py`` so the view stays thin: this class knows nothing about ipywidgets or
-IPython (the layering test holds it to that). It asks its view to show things through a few
-``_view_*`` methods that :class:`gitbook_nb.notebook.widget.LoginWidget` implements.
+No ipywidgets or IPython here (the layering test holds it to that): the view is drawn through
+the hooks of :class:`~gitbook_nb.notebook._login_view.LoginView`, which
+:class:`gitbook_nb.notebook.widget.LoginWidget` implements. One concept a module: how the
+redirect comes back (``_login_mode``), the client secret (``_login_secret``, E4), the finish
+step's rules and words (``_login_finish``), states, timers and waiting (``_login_support``).
 
-A login is in one of a few states, each with one obvious next step for the person
-(:data:`STATES`): *ready* (open the link), *waiting* (approve in the other tab; a countdown and
-Cancel), *signed-in*, *failed* (what happened; Start again), plus *env* (GITBOOK_TOKEN is used,
-nothing to do), *signed-out* and *stopped* (the kernel that drew it is gone). ``wait()`` blocks
-until the state settles, for ``%gitbook login --wait`` ("Run All" and Voila run in order).
-
-Secrets (SECURITY.md E4): the client secret from getpass and a redirect that arrived before
-the secret was typed live only here, in kernel memory, as :class:`Secret`; never in a trait.
+Each state has one obvious next step for the person (:data:`STATES`): *ready* (open the link),
+*waiting* (approve in the other tab; a countdown and Cancel), *signed-in*, *failed* (what
+happened; Start again), *env* (GITBOOK_TOKEN is used), *signed-out* and *stopped* (the kernel
+that drew it is gone). ``wait()`` blocks until the state settles (``%gitbook login --wait``).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-from gitbook_nb.errors import AccessDeniedError, GitBookError, LoginError, TokenExchangeError
+from gitbook_nb.errors import GitBookError, LoginError, TokenExchangeError
 from gitbook_nb.kernel import environment
+from gitbook_nb.notebook import _login_finish as finish
+from gitbook_nb.notebook import _login_mode as modes
 from gitbook_nb.notebook._listener import Listener
+from gitbook_nb.notebook._login_secret import ClientSecret, NoStdinError
 from gitbook_nb.notebook._login_support import (
     _LOGINS,
     SETTLED,
     STATES,
+    LoginTimers,
     TimerFactory,
     daemon_timer,
     deliver_to_listener,
+    retire_older,
+    session_now,
     wait_settled,
     waiting_login,
 )
-from gitbook_nb.notebook._words import plain_words
+from gitbook_nb.notebook._login_view import LoginView
 from gitbook_nb.protocol.tokens import Secret
 
 __all__ = ["STATES", "LoginFlow", "NoStdinError", "TimerFactory", "daemon_timer", "waiting_login"]
 
-MODE_TEXT = {
-    "local": "Local mode: this notebook catches GitBook's answer, no paste needed",
-    "proxy": "Proxy mode: the answer comes back through the Jupyter server, no paste needed",
-}
-# Token-endpoint error codes that mean "the client secret is wrong": ask for it again.
-_BAD_SECRET = {"incorrect_client_credentials", "invalid_client", "unauthorized_client"}
 
-
-class NoStdinError(Exception):
-    """The front end cannot answer a getpass prompt (Voila, a comm callback, no kernel)."""
-
-
-class LoginFlow:
+class LoginFlow(LoginView):
     """The logic of one login widget. ``mode``: ``"local"`` (loopback listener), ``"proxy"``
     (listener behind the Jupyter server's proxy), ``"paste"``, or ``"env"`` (GITBOOK_TOKEN)."""
 
@@ -67,15 +59,11 @@ class LoginFlow:
         self.session = session
         self.env = env
         self._forced_mode = mode
-        self._secret_prompt = secret_prompt
-        self._timer_factory = timer_factory
+        self._timers = LoginTimers(timer_factory)  # the 10-minute expiry, the countdown
         self._lock = threading.RLock()
         self._flow: Any = None
         self._listener: Listener | None = None
-        self._timer: Any = None  # the 10-minute expiry
-        self._tick: Any = None  # the once-a-second countdown while waiting
-        self._secret: Secret | None = None  # client secret from getpass: kernel memory only
-        self._held: Secret | None = None  # a redirect that arrived before the secret was typed
+        self._secrets = ClientSecret(secret_prompt)  # and a held redirect: kernel memory only
         self._done = False
         self._status_text = ""
         self._settled = threading.Event()
@@ -84,20 +72,6 @@ class LoginFlow:
         self.mode = "paste"
         self.reason = ""
         _LOGINS.add(self)
-
-    # ------------------------------------------------------------------ view hooks
-    def _view_link(self, href: str | None, note: str = "") -> None: ...
-    def _view_title(self, text: str) -> None: ...
-    def _view_mode(self, text: str) -> None: ...
-    def _view_status(self, text: str) -> None: ...
-    def _view_password(self, needed: bool) -> None: ...
-    def _view_take_password(self) -> str:  # read once, empty at once
-        return ""
-
-    def _view_clear_inputs(self) -> None: ...
-    def _view_inputs_enabled(self, enabled: bool) -> None: ...
-    def _view_state(self, state: str) -> None: ...
-    def _view_countdown(self, text: str) -> None: ...
 
     # ------------------------------------------------------------------ public API
     @property
@@ -119,7 +93,7 @@ class LoginFlow:
         """
         with self._lock:
             self._teardown()
-            self._flow, self._held, self._done = None, None, False
+            self._flow, self._secrets.held, self._done = None, None, False
             self._settled.clear()
             self.failure = None
             self._view_inputs_enabled(True)
@@ -135,11 +109,9 @@ class LoginFlow:
         with self._lock:
             if self.state not in ("ready", "waiting"):
                 return self.status
-            listener = self._teardown()
             if self._flow is not None:
                 self._flow.cancel()
-            self._held = None
-            self._settle("failed", status or "Sign-in cancelled; nothing changed.", failure=failure)
+            listener = self._end(status or "Sign-in cancelled; nothing changed.", failure)
         if listener is not None:
             listener.close()
         return self.status
@@ -203,19 +175,15 @@ class LoginFlow:
             listener = self._teardown()
             if self._flow is not None and not self._done:
                 self._flow.cancel()
-            self._secret = self._held = None
+            self._secrets.clear()
             _LOGINS.discard(self)
         if listener is not None:  # joined outside the lock: its thread may be waiting on it
             listener.close()
 
     def complete_with_sandbox(self, approve: bool = True) -> str:
-        """Stand in for the user's click on the sandbox's consent page (tutorials, tests).
-
-        Calls ``session.sandbox.approve`` with the authorize address, then delivers the
-        redirect the way this mode would: to the listener (local and proxy modes; in proxy mode
-        the kernel talks to the listener directly, as it needs no proxy to reach it), or by
-        pasting it. Returns the status line.
-        """
+        """Stand in for the user's click on the sandbox's consent page (tutorials, tests);
+        returns the status line. The redirect goes where this mode sends it: to the listener
+        (in proxy mode too: the kernel needs no proxy to reach it), or pasted."""
         sb = self.session.sandbox
         if sb is None:
             raise LoginError(
@@ -243,56 +211,29 @@ class LoginFlow:
         self._view_title(f"Sign in to {self.session.target()['description']}")
         if note is not None:  # "Run All" safety: GITBOOK_TOKEN wins, no login needed
             self.mode, self.reason = "env", "GITBOOK_TOKEN is set"
-            host = self.session.target()["host"]
-            try:
-                who = self.session.whoami().get("name") or "?"
-            except GitBookError as err:
-                self._view_mode("Fix or unset GITBOOK_TOKEN, restart the kernel, then sign in.")
-                self._settle("failed", f"GITBOOK_TOKEN is set, but checking it failed: {err}")
-                return
-            self._view_mode("Unset GITBOOK_TOKEN and restart the kernel to use a login instead.")
-            self._settle("env", f"Signed in as {who} on {host}, {note.replace(' for ' + host, '')}")
+            state, status, line = modes.env_token_outcome(self.session, note)
+            self._view_mode(line)
+            self._settle(state, status)
             return
         s = self.session.settings
-        self._prepare_secret(s, prompt)
-        if self._forced_mode is not None:
-            self.mode, self.reason, fixed = self._forced_mode, "the caller asked for it", None
-        else:
-            chooses = s.flow == "current" or self.session.sandbox is not None
-            self.mode, self.reason, fixed = environment.login_mode(
-                self.env, chooses_redirect=chooses, redirect_uri=s.redirect_uri
-            )
+        needed = self.session.needs_client_secret()
+        if needed and prompt:
+            self._secrets.ask(s.client_id)
+        self._view_password(needed and self._secrets.value is None)
+        self.mode, self.reason, fixed = modes.choose_mode(
+            self.session, s, self.env, self._forced_mode
+        )
         try:
             if self.mode == "local":
-                reuse = None if fixed else _registered_bind(self.session)
-                host, port, path = fixed or reuse or ("127.0.0.1", 0, "/callback")
-                try:
-                    self._listener = Listener(
-                        self._from_listener,
-                        host=host,
-                        port=port,
-                        path=path,
-                        on_timeout=self._expire,
-                    )
-                except OSError:
-                    if reuse is None:
-                        raise
-                    # The port this issuer's client was registered with is taken: any free
-                    # port, and the session registers a client for it.
-                    self._listener = Listener(
-                        self._from_listener, host=host, port=0, path=path, on_timeout=self._expire
-                    )
+                self._listener = modes.local_listener(
+                    self.session, fixed, self._from_listener, self._expire
+                )
                 self._begin(self._listener.redirect_uri)
             elif self.mode == "proxy":
-                self._listener = Listener(
-                    self._from_listener, on_start=self._on_start, on_timeout=self._expire
+                self._listener, link = modes.proxy_listener(
+                    self.env, self._from_listener, self._on_start, self._expire
                 )
-                n = self._listener.start_nonce
-                self._view_link(
-                    environment.proxy_path(
-                        self._listener.port, f"start?n={n}", prefix=self.env.service_prefix
-                    )
-                )
+                self._view_link(link)
                 self._settle("ready", "Click Sign in with GitBook; GitBook opens in a new tab.")
             else:
                 self._begin(None)
@@ -300,29 +241,19 @@ class LoginFlow:
             self._teardown()
             self.mode, self.reason = "paste", f"no loopback port could be opened ({err.strerror})"
             self._safe(lambda: self._begin(None))
-        if self.mode in MODE_TEXT:
-            self._view_mode(f"{MODE_TEXT[self.mode]} ({self.reason}).")
-        else:
-            self._view_mode(f"Paste mode, because {self.reason}.")
+        self._view_mode(modes.mode_line(self.mode, self.reason))
 
     def _begin(self, redirect_uri: str | None) -> None:
         self._flow = self.session.begin_login(
             redirect_uri=redirect_uri, browser_url=lambda u: environment.browser_url(u, self.env)
         )
         self._view_link(self._flow.authorize_url)
-        self._timer = self._timer_factory(self.seconds_left() or 0.0, self._expire)
-        self._timer.start()
-        self._retire_older()
-        if self.mode == "paste":
-            self._settle("ready", "Open the link, approve, then paste the address you land on.")
-            return
-        step = (
-            "approve the request in the GitBook tab"
-            if self.mode == "proxy"
-            else "click Sign in with GitBook and approve in the new tab"
-        )
-        self._settle("waiting", f"Waiting for GitBook: {step}; this updates by itself.")
-        self._countdown()
+        self._timers.expire_in(self.seconds_left() or 0.0, self._expire)
+        retire_older(self)
+        state, line = modes.begun_line(self.mode)
+        self._settle(state, line)
+        if state == "waiting":
+            self._countdown()
 
     def _countdown(self) -> None:
         """Show the time left, once a second while waiting (a timer, so no thread idles)."""
@@ -332,26 +263,14 @@ class LoginFlow:
                 return
             minutes, seconds = divmod(int(left), 60)
             self._view_countdown(f"{minutes}:{seconds:02d} left")
-            self._tick = self._timer_factory(1.0, self._countdown)
-            self._tick.start()
-
-    def _retire_older(self) -> None:
-        """A newer login replaces the older ones of this session (A2): say so in their widgets,
-        rather than let them wait for an answer that can no longer come."""
-        for other in list(_LOGINS):
-            if other is not self and other.session is self.session:
-                other._replaced()
+            self._timers.tick_in(1.0, self._countdown)
 
     def _replaced(self) -> None:
+        """A newer login of this session replaced this one (A2, see ``retire_older``)."""
         with self._lock:
-            if self.state not in ("ready", "waiting"):
-                return
-            self._teardown()
-            self._settle(
-                "failed",
-                "This sign-in was replaced by a newer one; use the newest login widget.",
-                failure="replaced",
-            )
+            if self.state in ("ready", "waiting"):
+                text = "This sign-in was replaced by a newer one; use the newest login widget."
+                self._end(text, "replaced", keep_held=True)
 
     def _on_start(self, redirect_uri: str) -> str:
         """Proxy mode: the browser reached /start; now the public redirect URI is known."""
@@ -363,29 +282,13 @@ class LoginFlow:
                 raise
             return str(self._flow.authorize_url)
 
-    # ------------------------------------------------------------------ secrets
-    def _prepare_secret(self, s: Any, prompt: bool) -> None:
-        needed = self.session.needs_client_secret()
-        if needed and self._secret is None and prompt and self._secret_prompt is not None:
-            try:
-                value = self._secret_prompt(f"Client secret of the GitBook app {s.client_id}: ")
-                self._secret = Secret(value.strip(" \t\r\n")) if value else None
-            except NoStdinError:
-                self._secret = None
-        self._view_password(needed and self._secret is None)
-
-    def _take_secret(self) -> Secret | None:
-        """The secret for this attempt: the typed one (box emptied at once), else getpass's."""
-        typed = self._view_take_password().strip(" \t\r\n")
-        return Secret(typed) if typed else self._secret
-
     # ------------------------------------------------------------------ finishing
     def _from_listener(self, url: str) -> tuple[bool, str]:
         return self._finish(url, hold=True)
 
     def _finish_held_or(self, text: str) -> tuple[bool, str]:
         """A click: the pasted text, or (box empty) a redirect held while the secret was asked."""
-        held, self._held = self._held, None
+        held = self._secrets.take_held()
         if not text.strip() and held is not None and not self._done:
             return self._finish(held.reveal(), hold=True)
         return self._finish(text)
@@ -405,59 +308,35 @@ class LoginFlow:
                 self._view_clear_inputs()  # E4: no pasted address or secret stays in a trait
 
     def _finish_locked(self, text: str, hold: bool) -> tuple[bool, str]:
-        if self._done:
-            return False, self._set_status(
-                "Already signed in with this widget; run gitbook_nb.login() to sign in again."
-            )
-        if self._flow is None:
-            return False, self._set_status("Click 'Sign in with GitBook' first.")
-        if not text.strip():
-            return False, self._set_status(
-                "Paste the address the browser shows after you "
-                "approved, then click 'Finish sign-in'."
-            )
+        problem = finish.finish_problem(self._done, self._flow, text)
+        if problem is not None:
+            return False, self._set_status(problem)
         secret = None
         if self.session.needs_client_secret():
-            secret = self._take_secret()
+            secret = self._secrets.take(self._view_take_password())  # the box emptied at once
             if not secret:
                 if hold:  # keep the redirect in memory until the secret is typed
-                    self._held = Secret(text)
-                return False, self._set_status(
-                    "Enter the app's client secret in the box above, then click 'Finish sign-in'."
-                )
+                    self._secrets.held = Secret(text)
+                return False, self._set_status(finish.ASK_SECRET)
         try:
             self.session.finish_login(text, flow=self._flow, client_secret=secret)
         except TokenExchangeError as err:
-            if err.error in _BAD_SECRET:
-                self._secret = None
+            if self._secrets.refused(err):
                 self._view_password(True)
             raise
-        self._done, self._secret = True, None
+        self._done, self._secrets.value = True, None
         self._teardown()
-        host = self.session.target()["host"]
-        try:
-            message = f"Signed in as {self.session.whoami().get('name') or '?'} on {host}"
-        except GitBookError as err:
-            message = f"Signed in on {host}, but reading the user failed: {err}"
+        message = finish.signed_in_line(self.session)
         self._view_inputs_enabled(False)
         self._view_password(False)
         return True, self._settle("signed-in", message)
 
     def _fail(self, err: BaseException, *, final: bool = False) -> str:
-        if isinstance(err, AccessDeniedError):
-            # The consent page is gone once Deny was clicked: the next step is here, not there.
-            what = err.message.rstrip(".")
-            message = f"Sign-in failed: {what}. Click Start again to sign in again."
-        elif isinstance(err, GitBookError):
-            message = f"Sign-in failed: {plain_words(str(err))}"
-        else:  # unexpected: the type only, its text might hold a secret
-            message = f"Sign-in failed with an unexpected {type(err).__name__}; click Start again."
+        message, failure = finish.failure_line(err)
         flow = self._flow
         if final or (flow is not None and not flow.active(self._now)):
-            self._held = None
-            self._teardown()
-            failure = "denied" if isinstance(err, AccessDeniedError) else "error"
-            return self._settle("failed", message, failure=failure)
+            self._end(message, failure)
+            return self.status
         return self._set_status(message)  # the flow can still finish: same state, new line
 
     def _expire(self) -> None:
@@ -466,12 +345,9 @@ class LoginFlow:
                 return
             if self._flow is None and self.mode != "proxy":
                 return
-            self._held = None
-            self._teardown()
-            self._settle(
-                "failed",
+            self._end(
                 "The sign-in link expired after 10 minutes; click Start again for a new one.",
-                failure="expired",
+                "expired",
             )
 
     # ------------------------------------------------------------------ helpers
@@ -481,9 +357,7 @@ class LoginFlow:
         self.state = state
         self.failure = failure
         if state in SETTLED:
-            if self._tick is not None:
-                self._tick.cancel()
-                self._tick = None
+            self._timers.stop_tick()
             self._view_link(None)
         text = self._set_status(status)
         self._view_state(state)
@@ -491,26 +365,26 @@ class LoginFlow:
             self._settled.set()
         return text
 
+    def _end(self, status: str, failure: str, *, keep_held: bool = False) -> Listener | None:
+        """Settle as failed: a held redirect dropped, timers and listener stopped (the
+        listener is returned to be joined outside the lock)."""
+        if not keep_held:
+            self._secrets.held = None
+        listener = self._teardown()
+        self._settle("failed", status, failure=failure)
+        return listener
+
     def _teardown(self) -> Listener | None:
         """Stop the timers and the listener without waiting (callers may hold the lock that
         the listener's thread is waiting for); returns the listener for a later join."""
-        for name in ("_timer", "_tick"):
-            timer = getattr(self, name)
-            if timer is not None:
-                timer.cancel()
-                setattr(self, name, None)
+        self._timers.stop()
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close(wait=False)
         return listener
 
     def _now(self) -> float:
-        clock: Callable[[], float] = (
-            getattr(self.session, "clock", None)
-            or getattr(self.session, "_clock", None)
-            or time.time
-        )
-        return float(clock())
+        return session_now(self.session)
 
     def _set_status(self, text: str) -> str:
         self._status_text = " ".join(text.split())
@@ -522,17 +396,3 @@ class LoginFlow:
             fn()
         except Exception as err:
             self._fail(err, final=self.state not in ("ready", "waiting") or self._flow is None)
-
-
-def _registered_bind(session: Any) -> tuple[str, int, str] | None:
-    """(host, port, path) of the loopback redirect this issuer's client was registered with,
-    so a new login reuses that registration instead of registering a client per login."""
-    uri = session.login_redirect() if hasattr(session, "login_redirect") else None
-    if not uri:
-        return None
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(uri)
-    if not parts.hostname or not parts.port:
-        return None
-    return parts.hostname, parts.port, parts.path or "/callback"

@@ -17,9 +17,12 @@ from gitbook_nb.errors import LoginError
 __all__ = [
     "SETTLED",
     "STATES",
+    "LoginTimers",
     "TimerFactory",
     "daemon_timer",
     "deliver_to_listener",
+    "retire_older",
+    "session_now",
     "wait_settled",
     "waiting_login",
 ]
@@ -39,6 +42,53 @@ def daemon_timer(seconds: float, function: Callable[[], None]) -> threading.Time
     timer = threading.Timer(seconds, function)
     timer.daemon = True
     return timer
+
+
+class LoginTimers:
+    """A login's two timers, made by one factory: the expiry (the link's lifetime) and the
+    countdown's next tick while waiting (a timer rather than a loop, so no thread idles)."""
+
+    def __init__(self, factory: TimerFactory) -> None:
+        self._factory = factory
+        self._expiry: Any = None
+        self._tick: Any = None
+
+    def expire_in(self, seconds: float, function: Callable[[], None]) -> None:
+        self._expiry = self._factory(seconds, function)
+        self._expiry.start()
+
+    def tick_in(self, seconds: float, function: Callable[[], None]) -> None:
+        self._tick = self._factory(seconds, function)
+        self._tick.start()
+
+    def stop_tick(self) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+
+    def stop(self) -> None:
+        """Cancel both, without waiting for a running one (it may wait for the login's lock)."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        self.stop_tick()
+
+
+def session_now(session: Any) -> float:
+    """The session's clock (tests inject one), else the wall clock: a login's lifetime is
+    counted on the clock that stamped it."""
+    clock: Callable[[], float] = (
+        getattr(session, "clock", None) or getattr(session, "_clock", None) or time.time
+    )
+    return float(clock())
+
+
+def retire_older(flow: Any) -> None:
+    """A newer login replaces the older ones of its session (A2): say so in their widgets,
+    rather than let them wait for an answer that can no longer come."""
+    for other in list(_LOGINS):
+        if other is not flow and other.session is flow.session:
+            other._replaced()
 
 
 def waiting_login(session: Any = None) -> bool:
