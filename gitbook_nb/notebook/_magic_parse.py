@@ -32,7 +32,13 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from gitbook_nb.errors import UnsafeRequestError
-from gitbook_nb.notebook._words import did_you_mean
+from gitbook_nb.notebook._magic_hints import (
+    PLAIN_WORD,
+    SHORTCUT_USAGE,
+    known_path,
+    suggest,
+    use_hint,
+)
 from gitbook_nb.notebook._magic_interp import (
     SECRET_HINT,
     LiveSecrets,
@@ -43,6 +49,17 @@ from gitbook_nb.notebook._magic_interp import (
     refuse_secret_words,
     validate_path,
 )
+from gitbook_nb.notebook._magic_vocab import (
+    ACTIONS,
+    ALLOWED_OPTIONS,
+    BODY_METHODS,
+    FEATURES,
+    METHODS,
+    OPTION_SPECS,
+    SHORTCUTS,
+    FeatureSpec,
+)
+from gitbook_nb.notebook._words import did_you_mean
 
 __all__ = [
     "ACTIONS",
@@ -57,197 +74,6 @@ __all__ = [
     "parse",
     "split_words",
 ]
-
-METHODS = ("GET", "POST", "PATCH", "DELETE", "HEAD")
-BODY_METHODS = ("POST", "PATCH", "DELETE")
-# action -> number of positional arguments it takes (None: any number)
-ACTIONS: dict[str, int | None] = {
-    "login": 0,
-    "whoami": 0,
-    "status": 0,
-    "logout": 0,
-    "history": 0,
-    "config": None,
-    "audit": None,
-}
-# shortcut -> (path template with {0}, {1} for its encoded arguments, API generation, args)
-SHORTCUTS: dict[str, tuple[str, str, int]] = {
-    "orgs": ("/orgs", "current", 0),
-    "spaces": ("/orgs/{0}/spaces", "current", 1),
-    "pages": ("/spaces/{0}/content", "current", 1),
-    "search": ("/spaces/{0}/search", "current", 2),
-    "books": ("/books", "legacy", 0),
-}
-
-
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """A feature subcommand (docs as data, insights, ...): how its line is shaped.
-
-    The parser checks the counts, the allowed options and the cell body, and interpolates each
-    positional argument as plain text (``{name}`` from the notebook); the feature's handler in
-    ``notebook/_cmd_<feature>.py`` validates and encodes them (ids as one path segment each).
-    """
-
-    usage: str  # e.g. "page SPACE PATH_OR_PAGE_ID [--raw]": shown in errors and %gitbook?
-    min_args: int
-    max_args: int | None  # None: any number (e.g. the words of a question)
-    options: frozenset[str]  # option dests allowed besides debug (see OPTION_SPECS)
-    cell: str = "none"  # "none" | "optional" | "required": the %%gitbook cell body
-    handler: str = ""  # "module:function" under gitbook_nb.notebook, imported on first use
-
-
-# Feature subcommands, one line each; their handlers live in notebook/_cmd_<feature>.py.
-FEATURES: dict[str, FeatureSpec] = {}
-_SHOWN = frozenset({"output", "json", "columns"})
-# Docs as data (issue 11): read, export, publish, review; handlers in notebook/_cmd_content.py.
-FEATURES["page"] = FeatureSpec(
-    "page SPACE PATH_OR_PAGE_ID [--raw] [-o VAR]", 2, 2, frozenset({"raw", "output"}),
-    handler="_cmd_content:page",
-)
-FEATURES["export"] = FeatureSpec(
-    "export SPACE [--to DIR] [--concurrency N] [-o VAR]", 1, 1,
-    frozenset({"to", "concurrency", "output", "columns"}), handler="_cmd_content:export",
-)
-FEATURES["publish"] = FeatureSpec(
-    "publish SPACE [--page PATH] [--title T] [--subject S] [--merge] [--notebook FILE.ipynb]"
-    " [--dry-run]  (the cell body is the markdown)", 1, 1,
-    frozenset({"page", "title", "subject", "merge", "notebook", "dry_run", "output"}),
-    cell="optional", handler="_cmd_content:publish",
-)
-FEATURES["crs"] = FeatureSpec(
-    "crs SPACE [status=open|draft|merged|archived] [orderBy=createdAt ...]", 1, None,
-    _SHOWN | {"all", "limit", "max_pages"}, handler="_cmd_content:crs",
-)
-FEATURES["cr"] = FeatureSpec("cr SPACE CR_ID", 2, 2, _SHOWN, handler="_cmd_content:cr")
-# Site analytics and Ask (issue 12); handlers in notebook/_cmd_insights.py.
-FEATURES["sites"] = FeatureSpec("sites ORG", 1, 1, _SHOWN, handler="_cmd_insights:sites")
-FEATURES["site"] = FeatureSpec("site ORG SITE", 2, 2, _SHOWN, handler="_cmd_insights:site")
-FEATURES["insights"] = FeatureSpec(
-    "insights ORG SITE [--events page_view,...] [--by day|week|month|page|path|country|...]"
-    " [--since 30d | --from DATE --to DATE] [--top N] [--metric events|visitors|sessions]"
-    " [--json] [-o VAR]", 2, 2,
-    frozenset({"events", "by", "since", "from", "to", "top", "metric", "output", "json"}),
-    handler="_cmd_insights:insights",
-)
-FEATURES["ask"] = FeatureSpec(
-    'ask ORG "question" [-o VAR]', 2, None, frozenset({"output", "json"}),
-    handler="_cmd_insights:ask",
-)
-# `search --org ORG "query"` (the parser routes it here); `search SPACE "query"` is a shortcut.
-FEATURES["search --org"] = FeatureSpec(
-    'search --org ORG "query"', 2, None, _SHOWN | {"org", "limit"},
-    handler="_cmd_insights:search",
-)
-
-
-# Options are declared once, here, as (flags, argparse keywords). magics.py turns the same
-# list into IPython ``magic_arguments`` decorators (so ``%gitbook?`` documents them) and this
-# module builds a plain argparse parser from it (so parsing stays pure and testable).
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:20]!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text[:20]!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be more than 0 seconds")
-    return value
-
-
-OPTION_SPECS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
-    (("--all",), {"action": "store_true", "help": "follow every page (both envelopes)"}),
-    (
-        ("--max-pages",),
-        {
-            "type": _positive_int,
-            "metavar": "N",
-            "help": "stop after N pages (implies --all); the table says so",
-        },
-    ),
-    (("--limit",), {"type": _positive_int, "metavar": "N", "help": "page size (limit=N)"}),
-    (("-o", "--output"), {"metavar": "VAR", "help": "also bind the result to VAR"}),
-    (("--json",), {"action": "store_true", "help": "show the answer as JSON"}),
-    (("--columns",), {"metavar": "a,b", "help": "show only these (dotted) columns"}),
-    (
-        ("--dry-run",),
-        {
-            "action": "store_true",
-            "help": "show the request (Authorization masked) and a curl line; send nothing",
-        },
-    ),
-    (("--debug",), {"action": "store_true", "help": "show the full error (never secrets)"}),
-    (("--flow",), {"choices": ("legacy", "current"), "help": "login: which OAuth flow"}),
-    (("--profile",), {"metavar": "NAME", "help": "login: which profile"}),
-    (
-        ("--token",),
-        {"action": "store_true", "help": "login: ask for a personal access token with getpass"},
-    ),
-    (("--scopes",), {"metavar": "a,b", "help": "login: also ask for these OAuth scopes"}),
-    # docs as data (page, export, publish)
-    (("--raw",), {"action": "store_true", "help": "page: show the markdown source"}),
-    (
-        ("--to",),
-        {
-            "metavar": "DIR|DATE",
-            "help": "export: write one .md file per page under DIR; insights: the last day "
-            "(YYYY-MM-DD, included)",
-        },
-    ),
-    (
-        ("--concurrency",),
-        {"type": _positive_int, "metavar": "N", "help": "export: pages fetched at once (4)"},
-    ),
-    (("--page",), {"metavar": "PATH", "help": "publish: update this page (else add one)"}),
-    (("--title",), {"metavar": "T", "help": "publish: the page title"}),
-    (("--subject",), {"metavar": "S", "help": "publish: the change request subject"}),
-    (("--merge",), {"action": "store_true", "help": "publish: also merge the change request"}),
-    (("--notebook",), {"metavar": "FILE", "help": "publish: a notebook converted to markdown"}),
-    # site analytics and Ask (sites, site, insights, ask, search --org)
-    (("--events",), {"metavar": "TYPES", "help": "insights: event types (page_view,...; all)"}),
-    (("--by",), {"metavar": "DIM", "help": "insights: day, week, month, hour, page, path, country"
-                 ", device, referrer, search, event... (comma: several)"}),  # fmt: skip
-    (("--since",), {"metavar": "30d", "help": "insights: how far back (48h, 30d, 12w; 30d)"}),
-    (("--from",), {"metavar": "DATE", "help": "insights: the first day (YYYY-MM-DD)"}),
-    (("--top",), {"type": _positive_int, "metavar": "N", "help": "insights: the N biggest groups"}),
-    (("--metric",), {"choices": ("events", "visitors", "sessions"), "help": "insights: what to count"}),
-    (("--org",), {"action": "store_true", "help": 'search --org ORG "q": the whole organisation'}),
-    (
-        ("--wait",),
-        {
-            "nargs": "?",
-            "const": float("inf"),
-            "type": _seconds,
-            "metavar": "SECONDS",
-            "help": "login: hold this cell until the sign-in completes (at most SECONDS), so "
-            "Run All and Voila fetch data after it",
-        },
-    ),
-]
-
-_CALL_OPTS = {"all", "max_pages", "limit", "output", "json", "columns", "dry_run", "debug"}
-_SHOW_OPTS = {"output", "json", "columns", "debug"}
-_ALLOWED: dict[str, set[str]] = {
-    "call": _CALL_OPTS,
-    "login": {"flow", "profile", "token", "debug", "scopes", "wait"},
-    "whoami": _SHOW_OPTS,
-    "status": _SHOW_OPTS,
-    "history": _SHOW_OPTS,
-    "config": _SHOW_OPTS,
-    "logout": {"debug"},
-    "audit": {"output", "columns", "debug"},
-}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -267,8 +93,20 @@ def _build_parser() -> _Parser:
 
 
 _PARSER = _build_parser()
-_CORE_DESTS = {"args", "all", "max_pages", "limit", "output", "json", "columns", "dry_run",
-               "debug", "flow", "profile", "token"}  # the fixed fields of Options
+_CORE_DESTS = {
+    "args",
+    "all",
+    "max_pages",
+    "limit",
+    "output",
+    "json",
+    "columns",
+    "dry_run",
+    "debug",
+    "flow",
+    "profile",
+    "token",
+}  # the fixed fields of Options
 _RESERVED_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit"})
 _TAKES_VALUE = {f for flags, kw in OPTION_SPECS if "action" not in kw for f in flags}
 _OPTIONAL_VALUE = {f for flags, kw in OPTION_SPECS if kw.get("nargs") == "?" for f in flags}
@@ -295,7 +133,6 @@ class Options:
     def get(self, name: str, default: Any = None) -> Any:
         """A feature option's value (``opts.get("to")``), or ``default`` when not given."""
         return dict(self.extra).get(name, default)
-
 
 
 @dataclass(frozen=True)
@@ -432,7 +269,7 @@ def _check_allowed(action: str, opt_words: list[str], opts: Options) -> None:
         if f.split("=", 1)[0] in _FLAGS
     }
     used = {"output" if u == "o" else u for u in used}
-    extra = sorted(used - _ALLOWED[action])
+    extra = sorted(used - ALLOWED_OPTIONS[action])
     if extra:
         raise MagicLineError(f"option --{extra[0].replace('_', '-')} does not apply to {action}")
     if opts.json and opts.columns:
@@ -522,45 +359,6 @@ def _feature(
 
 
 # Paths people type most; "did you mean" picks from them (and from every subcommand).
-KNOWN_PATHS = ("/user", "/orgs", "/spaces", "/collections", "/account", "/books", "/topics")
-_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*(/[A-Za-z0-9_\-{}]+)*")
-
-
-def _use_hint() -> str:
-    features = [w for w in FEATURES if " " not in w]  # read now: feature modules add entries
-    names = ", ".join([*ACTIONS, *SHORTCUTS, *features])
-    return f"subcommands: {names}, or GET|POST|PATCH|DELETE|HEAD /path"
-
-
-SHORTCUT_USAGE = {
-    "orgs": "orgs",
-    "spaces": "spaces ORG_ID [key=value ...]",
-    "pages": "pages SPACE_ID",
-    "search": 'search SPACE_ID "query"',
-    "books": "books [key=value ...]",
-}
-
-
-def _known_path(word: str) -> str:
-    path = "/" + word.lstrip("/")
-    return did_you_mean(path, KNOWN_PATHS, cutoff=0.75) or path
-
-
-def _suggest(word: str) -> str:
-    """The ": did you mean X?" for a mistyped subcommand, method or path, else ""."""
-    if "/" + word.lower() in KNOWN_PATHS:  # "%gitbook user": the path, not "search"
-        return f": did you mean %gitbook GET /{word.lower()}?"
-    features = [w for w in FEATURES if " " not in w]  # read now: feature modules add entries
-    close = did_you_mean(word, [*ACTIONS, *SHORTCUTS, *features, *METHODS])
-    if close is not None:
-        return f": did you mean {close}?"
-    if _PLAIN_WORD.fullmatch(word):
-        path = did_you_mean("/" + word, KNOWN_PATHS, cutoff=0.75)
-        if path is not None:
-            return f": did you mean %gitbook GET {path}?"
-    return ""
-
-
 def parse(
     line: str,
     cell: str | None = None,
@@ -579,8 +377,7 @@ def parse(
     for ch in line:  # D4: CR/LF would otherwise split silently into two words
         if ch != "\t" and unicodedata.category(ch) == "Cc":
             raise UnsafeRequestError(
-                f"the line contains a control character (U+{ord(ch):04X}), e.g. CR/LF; "
-                "refused"
+                f"the line contains a control character (U+{ord(ch):04X}), e.g. CR/LF; refused"
             )
     words = split_words(line)
     refuse_secret_words(words, live)
@@ -672,10 +469,10 @@ def parse(
     elif head.startswith("/") or "://" in head or head.startswith("\\"):
         method, target = "GET", head
     else:
-        raise MagicLineError(f"unknown subcommand {head[:40]!r}{_suggest(head)}", hint=_use_hint())
-    if _PLAIN_WORD.fullmatch(target):  # "GET user": a path without its leading /
+        raise MagicLineError(f"unknown subcommand {head[:40]!r}{suggest(head)}", hint=use_hint())
+    if PLAIN_WORD.fullmatch(target):  # "GET user": a path without its leading /
         raise MagicLineError(
-            f"a path starts with /: did you mean %gitbook {method} {_known_path(target)}?"
+            f"a path starts with /: did you mean %gitbook {method} {known_path(target)}?"
         )
     path, params = _path_and_query(target, ns, live)
     params.extend(_pair(w, ns, live) for w in rest)

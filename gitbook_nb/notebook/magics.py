@@ -2,9 +2,10 @@
 
 Modelled on IPython's ``extensions/storemagic.py`` (STYLE.md 7): a ``Magics`` class with config
 traits, one small method per subcommand, a one-line ``load_ipython_extension``. Parsing lives
-in :mod:`gitbook_nb.notebook._magic_parse` (pure), the notebook scan in :mod:`gitbook_nb.notebook.audit` (pure),
-messages and the dry run in :mod:`gitbook_nb.notebook._magic_output`. Every gitbook_nb error becomes a
-one-line IPython ``UsageError`` (no traceback); a bad line sends nothing (SECURITY.md G1, D4).
+in ``_magic_parse`` (pure; its vocabulary in ``_magic_vocab``, hints in ``_magic_hints``), the
+notebook scan in ``audit`` (pure), messages and the dry run in ``_magic_output``, feature
+subcommands in ``_cmd_<feature>``. Every gitbook_nb error becomes a one-line IPython
+``UsageError`` (no traceback); a bad line sends nothing (SECURITY.md G1, D4).
 
 Config (``%config GitBookMagics.<name> = value``)::
 
@@ -88,7 +89,8 @@ class GitBookMagics(Magics):
         self.api: Any = _session
         # None: getpass.getpass looked up at call time, since ipykernel swaps it in per request
         self.secret_prompt: Callable[[str], str] | None = None
-        self.widget_factory: Callable[[], Any] | None = None  # None: gitbook_nb.notebook.widget.login
+        # None: gitbook_nb.notebook.widget.login
+        self.widget_factory: Callable[[], Any] | None = None
         if shell is not None:
             shell.configurables.append(self)
         if self.profile:  # values from ipython_config.py arrive before the observers exist
