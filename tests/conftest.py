@@ -45,3 +45,18 @@ def sb(sandbox):
     sandbox.clear_log()
     yield sandbox
     sandbox.clear_faults()
+
+
+@pytest.fixture(scope="module")
+def shell():
+    """One real IPython shell with %gitbook loaded, HTML outputs captured (the magics tests).
+
+    ``InteractiveShell.instance()`` is a singleton: never mixed with ``globalipapp`` in one
+    process (PITFALLS), and its history.sqlite goes under the temporary IPYTHONDIR set above.
+    """
+    from IPython.core.interactiveshell import InteractiveShell
+
+    sh = InteractiveShell.instance()
+    sh.display_formatter.active_types = sh.display_formatter.format_types
+    sh.run_line_magic("load_ext", "gitbook_nb")
+    return sh

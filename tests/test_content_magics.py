@@ -18,16 +18,6 @@ from gitbook_nb.kernel.session import KernelSession, reset_session
 from gitbook_nb.sandbox import Sandbox
 
 
-@pytest.fixture(scope="module")
-def shell():
-    from IPython.core.interactiveshell import InteractiveShell
-
-    sh = InteractiveShell.instance()
-    sh.display_formatter.active_types = sh.display_formatter.format_types
-    sh.run_line_magic("load_ext", "gitbook_nb")
-    return sh
-
-
 @pytest.fixture
 def sb(shell) -> Iterator[Sandbox]:
     """A sandbox per test (publish writes), a kernel signed in to it, a clean namespace."""

@@ -38,16 +38,6 @@ class Recorder(DisplayPublisher):
         self.out.append((dict(data), (transient or {}).get("display_id"), update))
 
 
-@pytest.fixture(scope="module")
-def shell():
-    from IPython.core.interactiveshell import InteractiveShell
-
-    sh = InteractiveShell.instance()
-    sh.display_formatter.active_types = sh.display_formatter.format_types
-    sh.run_line_magic("load_ext", "gitbook_nb")
-    return sh
-
-
 @pytest.fixture
 def shown(shell):
     """Records displays for one test; restores the shell's own publisher after."""

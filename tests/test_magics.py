@@ -20,17 +20,6 @@ from gitbook_nb.protocol.tokens import MASK
 # ------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module")
-def shell():
-    """One real shell (PITFALLS: never mixed with globalipapp); HTML outputs captured."""
-    from IPython.core.interactiveshell import InteractiveShell
-
-    sh = InteractiveShell.instance()
-    sh.display_formatter.active_types = sh.display_formatter.format_types
-    sh.run_line_magic("load_ext", "gitbook_nb")
-    return sh
-
-
 @pytest.fixture
 def magics(shell):
     m = shell.magics_manager.registry["GitBookMagics"]
