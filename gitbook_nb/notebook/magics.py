@@ -60,7 +60,8 @@ def _magic_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "words",
         nargs="*",
         help="a subcommand (login, whoami, status, logout, config, history, audit, orgs, "
-        "spaces ORG_ID, pages SPACE_ID, search SPACE_ID QUERY, books) or [METHOD] /path "
+        "spaces ORG_ID, pages SPACE_ID, search SPACE_ID QUERY, books, page, export, publish, "
+        "crs, cr, sites, site, insights, search --org, ask) or [METHOD] /path "
         "[key=value ...]; {name} is read from the notebook",
     )(func)
     for flags, kwargs in reversed(OPTION_SPECS):
@@ -137,6 +138,13 @@ class GitBookMagics(Magics):
             %gitbook GET /path --columns all
             %gitbook GET /path --dry-run
             %gitbook audit notebook.ipynb
+            %gitbook page SPACE_ID PATH_OR_PAGE_ID [--raw]
+            %gitbook export SPACE_ID [--to DIR] [-o VAR]
+            %%gitbook publish SPACE_ID [--page PATH] [--title T] [--merge] [--dry-run]
+            %gitbook crs SPACE_ID | cr SPACE_ID CR_ID
+            %gitbook sites ORG_ID | site ORG_ID SITE_ID
+            %gitbook insights ORG_ID SITE_ID [--by day|page|country] [--since 30d]
+            %gitbook search --org ORG_ID "query" | ask ORG_ID "question"
 
         %%gitbook POST /path sends the cell body as JSON. {name} reads a variable of the
         notebook: URL-encoded in paths and queries, JSON-encoded in bodies; {{ is a brace.
