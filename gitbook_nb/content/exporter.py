@@ -215,7 +215,7 @@ def export(
     space: str,
     to: str | None = None,
     *,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: int | None = None,
     progress: Callable[[int, int, int | None], None] | None = None,
     max_wait: float = MAX_WAIT,
     api: Any = None,
@@ -225,13 +225,16 @@ def export(
 ) -> ExportResult:
     """Every page of ``space`` with its markdown; with ``to``, also one ``.md`` file per page.
 
-    ``concurrency`` pages are fetched at once; ``progress(done, done, total)`` is called from
+    ``concurrency`` pages are fetched at once (None: the ``export_concurrency`` setting, 4 by
+    default); ``progress(done, done, total)`` is called from
     this thread as pages complete (the magic's progress bar). ``max_wait`` caps a rate-limit
     pause. ``api`` (the kernel session module), ``sleep`` and ``wall`` are injectable for tests.
     """
+    api = api or _session_api()
+    if concurrency is None:
+        concurrency = api.get_session().settings.export_concurrency
     if int(concurrency) < 1:
         raise ValueError("concurrency must be at least 1")
-    api = api or _session_api()
     stop = threading.Event()
     gate = RateGate(max_wait=max_wait, wall=wall, sleep=sleep or stop.wait)
     run = _Run(api, gate, stop)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from gitbook_nb import content
-from gitbook_nb.content.exporter import DEFAULT_CONCURRENCY
 from gitbook_nb.content.review import FILTERS
 from gitbook_nb.display import MissingDependencyError, Result
 from gitbook_nb.errors import GitBookError
@@ -57,11 +56,15 @@ def page(magics: Any, cmd: Command) -> tuple[Any, Any]:
 def export(magics: Any, cmd: Command) -> tuple[Any, Any]:
     (space,) = cmd.args
     to = _opt(magics, cmd, "to")
-    concurrency = cmd.options.get("concurrency", DEFAULT_CONCURRENCY)
+    concurrency = cmd.options.get("concurrency")  # None: the export_concurrency setting
     try:
         with Progress(f"export {space}") as bar:
             res = content.export(
-                space, to, concurrency=int(concurrency), progress=bar, api=magics.api
+                space,
+                to,
+                concurrency=None if concurrency is None else int(concurrency),
+                progress=bar,
+                api=magics.api,
             )
     except content.ExportError as err:
         name = cmd.options.output

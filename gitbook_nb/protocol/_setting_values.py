@@ -24,7 +24,9 @@ FLOWS = ("legacy", "current")
 TOKEN_STORES = ("memory", "file", "keyring")
 URL_FIELDS = ("api_url", "oauth_url", "authorize_url", "token_url")
 FLOATS = frozenset({"connect_timeout", "read_timeout", "deadline", "retry_after_cap"})
-INTS = frozenset({"max_body", "token_max_body", "max_retries", "page_limit", "max_pages"})
+INTS = frozenset(
+    {"max_body", "token_max_body", "max_retries", "page_limit", "max_pages", "export_concurrency"}
+)
 
 
 def _parse_scopes(value: Any) -> tuple[str, ...]:
@@ -61,6 +63,9 @@ def _number(name: str, value: Any) -> float | int | None:
     elif name == "retry_after_cap":
         if not 0 <= number <= 3600:
             raise ConfigError("retry_after_cap must be between 0 and 3600 seconds")
+    elif name == "export_concurrency":
+        if not 1 <= number <= 32:
+            raise ConfigError("export_concurrency must be between 1 and 32")
     elif name == "page_limit":
         if not 1 <= number <= 1000:
             raise ConfigError("page_limit must be between 1 and 1000 (GitBook's maximum)")

@@ -82,6 +82,7 @@ class Settings:
     retry_after_cap: float = 60.0  # D7: a longer Retry-After fails fast
     page_limit: int | None = None  # None: the server's default page size
     max_pages: int = 50
+    export_concurrency: int = 4  # pages an export fetches at once (%gitbook export)
     token_store: str = "memory"  # F1: memory unless the user opts in
     token_file: str | None = None
     user_agent: str = ""  # "" -> default_user_agent() (GitBook requires a User-Agent)
