@@ -32,6 +32,8 @@ exceptions from requests/urllib3 so their frames (which hold headers) never reac
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "APIError",
     "AccessDeniedError",
@@ -208,10 +210,14 @@ class NotFoundError(APIError):
 
 
 class RateLimitedError(APIError):
-    """429: rate limited; ``retry_after`` is the advised wait in seconds when known."""
+    """429: rate limited; ``retry_after`` is the advised wait in seconds when known, and
+    ``rate_limit`` the answer's ``X-RateLimit-*`` headers (limit, remaining, reset) when sent."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, rate_limit: Any = None, **kw
+    ) -> None:
         self.retry_after = retry_after
+        self.rate_limit = rate_limit
         super().__init__(message, **kw)
 
 

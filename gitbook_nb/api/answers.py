@@ -249,7 +249,11 @@ def error_for(
     if status == 429:
         wait = f"retry in {retry_after:.0f} s" if retry_after is not None else "wait a moment"
         return RateLimitedError(
-            message, retry_after=retry_after, hint=f"rate limited: {wait}", **kw
+            message,
+            retry_after=retry_after,
+            rate_limit=parse_rate_limit(headers),
+            hint=f"rate limited: {wait}",
+            **kw,
         )
     if status >= 500:
         return ServerError(message, **kw)

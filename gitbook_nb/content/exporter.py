@@ -156,7 +156,7 @@ class _Run:
             except RateLimitedError as err:
                 # The client already waited where it could (Retry-After up to its cap); what
                 # arrives here is a longer wait, or none said (see RateGate.after_429).
-                rl = _latest_rate_limit(self.api)
+                rl = err.rate_limit or _latest_rate_limit(self.api)
                 seconds = self.gate.after_429(
                     err.retry_after,
                     attempt,
@@ -174,8 +174,8 @@ class _Run:
 
 
 def _latest_rate_limit(api: Any) -> Any:
-    """``X-RateLimit-*`` of the session client's latest answer, the 429 itself included: the
-    RateLimitedError carries only a wait computed with the client's clock, not the Reset."""
+    """``X-RateLimit-*`` of the session client's latest answer: for an error raised by an API
+    client that did not attach the 429's own headers (``RateLimitedError.rate_limit``)."""
     try:
         kernel = api.get_session()
         return kernel.client_for(kernel.settings).rate_limit
