@@ -42,7 +42,7 @@ if [ "$job" = "test" ] && { [ ! -f "$wheels/.complete" ] || [ "$(cat "$wheels/.c
   rm -rf "$wheels" && mkdir -p "$wheels"
   grep -vE '^[[:space:]]*(#|\.|$)' binder/requirements.txt > "$wheels/binder-requirements.txt"
   pip_quiet wheel -w "$wheels" \
-    ".[pandas]" -r "$wheels/binder-requirements.txt" pytest nbval "setuptools>=77" wheel
+    ".[pandas,plot]" -r "$wheels/binder-requirements.txt" pytest nbval "setuptools>=77" wheel
   pip_quiet wheel -w "$wheels" jupyter-repo2docker \
     || echo "bootstrap: jupyter-repo2docker could not be fetched; its configuration check will skip"
   echo "$want" > "$wheels/.complete"
