@@ -806,6 +806,15 @@ def test_gitbook_help_is_clean_text(shell):
     assert "--columns all" in doc and "--wait" in doc
 
 
+def test_gitbook_help_names_every_feature_subcommand(shell):
+    from gitbook_nb.notebook._magic_vocab import FEATURES
+
+    doc = shell.find_line_magic("gitbook").__doc__
+    missing = [name for name in FEATURES if f"%gitbook {name} " not in doc
+               and f" {name} " not in doc and f"%%gitbook {name} " not in doc]  # fmt: skip
+    assert missing == []
+
+
 def test_whoami_shows_no_empty_fields_and_is_in_history(shell, signed_in, sb):
     res = run(shell, "whoami")
     fields = [r["field"] for r in res.rows]
