@@ -279,9 +279,14 @@ def clean_text(value: Any, limit: int | None = None) -> str:
 
     Only the first ``limit + 1`` characters are looked at, so a 10 MB string costs nothing.
     """
-    if isinstance(value, Secret):
+    if type(value) is str:  # the common case first: every cell of every table passes here
+        text = value
+        if limit is not None and len(text) <= limit and text.isprintable():
+            return text
+    elif isinstance(value, Secret):
         return MASK
-    text = "" if value is None else value if isinstance(value, str) else str(value)
+    else:
+        text = "" if value is None else value if isinstance(value, str) else str(value)
     cut = limit is not None and len(text) > limit
     if limit is not None:
         text = text[: limit + 1]
@@ -333,11 +338,6 @@ def truncate_width(text: str, width: int) -> str:
     return "".join(out) + "…"
 
 
-def pad(text: str, width: int, right: bool = False) -> str:
-    fill = " " * max(width - text_width(text), 0)
-    return fill + text if right else text + fill
-
-
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -386,15 +386,29 @@ def text_grid(
     columns: Sequence[str], cells: Sequence[Sequence[str]], numeric: Sequence[bool], width: int
 ) -> list[str]:
     """Header, rule and rows aligned by display width; numbers right-aligned like pandas."""
-    heads = [truncate_width(c, width) for c in columns]
-    body = [[truncate_width(c, width) for c in row] for row in cells]
-    widths = [max([text_width(h)] + [text_width(r[i]) for r in body]) for i, h in enumerate(heads)]
+    # Each cell's display width is worked out once (it used to be three times: to cut, to size
+    # the column and to pad), and an ASCII cell's width is its length.
+    grid = [[_fitted(c, width) for c in line] for line in (columns, *cells)]
+    widths = [max(w for _, w in col) for col in zip(*grid, strict=True)] if grid[0] else []
 
-    def line(values: list[str]) -> str:
-        padded = (pad(v, w, right) for v, w, right in zip(values, widths, numeric, strict=True))
+    def line(values: list[tuple[str, int]]) -> str:
+        padded = (
+            " " * (w - vw) + v if right else v + " " * (w - vw)
+            for (v, vw), w, right in zip(values, widths, numeric, strict=True)
+        )
         return "  ".join(padded).rstrip()
 
-    return [line(heads), "  ".join("-" * w for w in widths), *(line(r) for r in body)]
+    return [line(grid[0]), "  ".join("-" * w for w in widths), *(line(r) for r in grid[1:])]
+
+
+def _fitted(text: str, width: int) -> tuple[str, int]:
+    """``truncate_width(text, width)`` and its display width."""
+    if text.isascii():
+        if len(text) <= width:
+            return text, len(text)
+        return text[: max(width - 1, 0)] + "…", max(width - 1, 0) + 1
+    text = truncate_width(text, width)
+    return text, text_width(text)
 
 
 JSON_DEPTH = 64  # deeper levels show as "…"; also keeps prune_json's recursion shallow

@@ -56,14 +56,14 @@ from gitbook_nb.display._tables import (
     first_seen_columns,
     flatten_row,
     html_table,
-    is_number,
     is_revision,
     iter_pages,
     select,
     text_grid,
 )
+from gitbook_nb.display._view import Layout, make_layout
+from gitbook_nb.display._view import view as make_view
 from gitbook_nb.errors import GitBookError
-from gitbook_nb.protocol.tokens import MASK, Secret
 
 __all__ = [
     "ColumnError",
@@ -252,36 +252,54 @@ class Result:
 
         Without it IPython calls ``_repr_html_`` and then runs its pretty-printer over
         ``__repr__`` line by line; with it, that pass is skipped (~30 µs of a ~1 ms displayed
-        ``%gitbook`` call, bench/README.md figure 1). The content is the same either way.
+        ``%gitbook`` call, bench/README.md figure 1), and both forms share one layout (the
+        shown rows, columns and cleaned cells: :mod:`gitbook_nb.display._view`). The content
+        is the same as ``__repr__`` and ``_repr_html_`` give.
         """
         out: dict[str, str] = {}
-        for mime, render in (("text/plain", self.__repr__), ("text/html", self._repr_html_)):
+        layout: Layout | None = None
+        cls = type(self)
+        forms = (
+            ("text/plain", cls.__repr__, Result.__repr__, self._plain),
+            ("text/html", cls._repr_html_, Result._repr_html_, self._rich),
+        )
+        for mime, own, base, shared in forms:
             if (include is None or mime in include) and (exclude is None or mime not in exclude):
-                out[mime] = render()
+                if own is not base:  # a subclass draws this form its own way
+                    out[mime] = own(self)
+                    continue
+                layout = layout or self._layout()
+                out[mime] = shared(layout)
         return out
 
     def _repr_html_(self) -> str:
-        return self._fit(self._html, self._limit("max_cell"))
+        return self._rich(self._layout())
 
     def __repr__(self) -> str:
-        return self._fit(self._text, min(self._limit("max_cell"), options.max_colwidth))
+        return self._plain(self._layout())
 
-    def _fit(self, render: Callable[[int], str], cell_limit: int) -> str:
+    def _rich(self, layout: Layout) -> str:
+        return self._fit(self._html, self._limit("max_cell"), layout)
+
+    def _plain(self, layout: Layout) -> str:
+        return self._fit(self._text, min(self._limit("max_cell"), options.max_colwidth), layout)
+
+    def _fit(self, render: Callable[[Layout, int], str], cell_limit: int, layout: Layout) -> str:
         """Render, then re-render with shorter cells while over ``options.max_bytes``.
 
         The row, column and cell caps already bound the output; this last guard keeps a table
         of 1,500 long, quote-heavy (6x when escaped) or CJK (3 bytes each) cells small too.
         """
-        out = render(cell_limit)
+        out = render(layout, cell_limit)
         while len(out.encode()) > options.max_bytes and cell_limit > _MIN_CELL:
             cell_limit = max(
                 _MIN_CELL, cell_limit * options.max_bytes // len(out.encode()) * 9 // 10
             )
-            out = render(cell_limit)
+            out = render(layout, cell_limit)
         return out
 
-    def _html(self, cell_limit: int) -> str:
-        view = self._view(min(cell_limit, options.cell_chars), tooltip=cell_limit)
+    def _html(self, layout: Layout, cell_limit: int) -> str:
+        view = make_view(layout, min(cell_limit, options.cell_chars), tooltip=cell_limit)
         out = ['<div class="gitbook-nb-result">']
         caption = self._caption(with_time=True)
         if caption:
@@ -305,8 +323,8 @@ class Result:
         out.append("</div>")
         return "".join(out)
 
-    def _text(self, width: int) -> str:
-        view = self._view(width)
+    def _text(self, layout: Layout, width: int) -> str:
+        view = make_view(layout, width)
         lines = []
         caption = self._caption(with_time=False)
         if caption:
@@ -374,9 +392,9 @@ class Result:
                 self._count = len(self.rows)
         return self._count
 
-    def _view(self, cell_limit: int, *, tooltip: int | None = None) -> _View:
-        """What to draw: the first ``max_rows`` rows, their columns, cells cut at ``cell_limit``
-        (with the text up to ``tooltip`` characters kept for a cut cell's tooltip)."""
+    def _layout(self) -> Layout:
+        """What to draw, for both forms: the first ``max_rows`` rows, their columns, the
+        footer, and the cells cleaned at ``max_cell`` characters (each form cuts them)."""
         limit = self._limit("max_rows")
         if self._rows is not None or self._kind in ("object", "scalar"):
             head = self.rows[:limit]  # one object is cheap, and a field selection needs all
@@ -395,24 +413,6 @@ class Result:
             else:
                 kind = "page-tree" if self._kind == "tree" else kind_of(head, self.path)
                 columns = default_columns(available, kind, limit=options.max_columns)
-        cells = [[_cell(row, c, cell_limit) for c in columns] for row in head]
-        titles: list[list[str | None]] | None = None
-        if tooltip is not None and tooltip > cell_limit:  # tooltips only where a cell was cut
-            cut = [
-                (i, j)
-                for i, line in enumerate(cells)
-                for j, text in enumerate(line)
-                if text.endswith("…")
-            ]
-            if cut:
-                titles = [[None for _ in columns] for _ in cells]
-                for i, j in cut:
-                    titles[i][j] = _tip(head[i], columns[j], tooltip, cells[i][j])
-        numeric = [
-            all(is_number(v) for r in head if (v := r.get(c)) is not None)
-            and any(r.get(c) is not None for r in head)
-            for c in columns
-        ]
         footer = table_footer(
             shown=len(head),
             total=total,
@@ -422,7 +422,7 @@ class Result:
             rows_hint=options.rows_hint,
             columns_hint=options.columns_hint,
         )
-        return _View([clean_text(c, cell_limit) for c in columns], cells, numeric, footer, titles)
+        return make_layout(head, columns, footer, self._limit("max_cell"))
 
     def _caption(self, *, with_time: bool) -> str:
         if not self.path:
@@ -441,33 +441,8 @@ class Result:
         return " · ".join(parts)
 
 
-@dataclass
-class _View:
-    columns: list[str]
-    cells: list[list[str]]
-    numeric: list[bool]
-    footer: str
-    titles: list[list[str | None]] | None = None
-
-
 def _h(text: str) -> str:
     return html.escape(text, quote=True)  # quote=True: safe in attributes too
-
-
-def _cell(row: Mapping[str, Any], column: str, limit: int) -> str:
-    value = row.get(column)
-    if isinstance(value, Secret):
-        return MASK
-    return clean_text(value, limit)
-
-
-def _tip(row: Mapping[str, Any], column: str, limit: int, shown: str) -> str | None:
-    """The tooltip of a cell that was cut: its text up to ``limit`` characters; None when the
-    cell shows everything already."""
-    if not shown.endswith("…"):  # cheap test first: most cells are short
-        return None
-    full = _cell(row, column, limit)
-    return full if full != shown else None
 
 
 def _classify(data: Any, tree: bool | None) -> tuple[str, list[Any], int | None]:
