@@ -60,3 +60,16 @@ def shell():
     sh.display_formatter.active_types = sh.display_formatter.format_types
     sh.run_line_magic("load_ext", "gitbook_nb")
     return sh
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium through Playwright, one per browser test module (never
+    ``playwright install``); modules call ``browser_support.require_chromium()`` first."""
+    from browser_support import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

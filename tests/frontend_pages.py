@@ -1,9 +1,9 @@
-"""Page steps and pictures for the front-end browser tests (see ``frontends`` for the servers).
+"""Page steps and pictures for the browser tests (servers: ``browser_support``, ``frontends``).
 
 What a person does on the page (open a notebook once its kernel is connected, run a cell, Run
-All, open the consent tab) and how a picture of the login widget is checked: big enough, not
-blank, and the widget's text at that moment carries its state's markers. Waits are on page
-conditions only.
+All, open the consent tab), what the test watches there (alerts, requests a gate let through),
+and how a picture of the login widget is checked: big enough, not blank, and the widget's text
+at that moment carries its state's markers. Waits are on page conditions only.
 """
 
 from __future__ import annotations
@@ -17,6 +17,24 @@ from typing import Any
 from browser_support import host_port_of
 
 MS = 1000  # Playwright timeouts are in milliseconds
+
+
+def new_page(
+    browser: Any, alerts: list[str], *, width: int = 1400, height: int = 1000
+) -> tuple[Any, Any]:
+    """A fresh browser context and its page; every JavaScript dialog (an ``alert`` that data
+    shown as HTML would raise, E6) is recorded in ``alerts`` and dismissed."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+    return context, page
+
+
+def open_in_lab(page: Any, url: str, *, timeout: float = 60.0) -> None:
+    """Open a notebook in JupyterLab and wait for its kernel to be idle and its first cell."""
+    page.goto(url)
+    page.locator("#jp-main-statusbar").get_by_text("| Idle").wait_for(timeout=timeout * MS)
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
 
 
 @contextlib.contextmanager
@@ -155,6 +173,15 @@ def capture_state(
     return {"path": path, "text": text, **check_picture(path, state)}
 
 
+def answer_consent(steps: Any, consent: Any, button: str = "Approve") -> str:
+    """Click ``button`` (Approve or Deny) on the consent page as a step of its own; returns
+    the address the consent tab ends on (where the redirect went)."""
+    with steps(button.lower(), consent):
+        consent.get_by_role("button", name=button).click()
+        consent.wait_for_load_state()
+    return str(consent.url)
+
+
 def gate_to(context: Any, allowed: str, aborted: list[str]) -> None:
     """Let the browser reach only ``allowed`` (host:port); every other request is aborted
     and recorded, as on Binder or a hub where only the public address is reachable."""
@@ -167,6 +194,19 @@ def gate_to(context: Any, allowed: str, aborted: list[str]) -> None:
             route.abort()
 
     context.route("**/*", gate)
+
+
+def direct_probe(page: Any, consent_url: str | None) -> str:
+    """Prove a gate is real: from the page, fetch the sandbox's own port (the one the consent
+    page was proxied to, in ``consent_url``) directly; ``"blocked"`` or ``"reached"``."""
+    m = re.search(r"/proxy/(\d+)/", consent_url or "")
+    assert m, consent_url
+    return str(
+        page.evaluate(
+            "url => fetch(url, {mode: 'no-cors'}).then(() => 'reached', () => 'blocked')",
+            f"http://127.0.0.1:{m.group(1)}/",
+        )
+    )
 
 
 def save_docs_picture(page: Any, parts: list[Any], path: Path, env: Mapping[str, str]) -> None:

@@ -1,16 +1,15 @@
 """Servers for the front-end browser tests: Notebook 7, Voila and a real JupyterHub.
 
-Kept apart from ``browser_support`` (JupyterLab, Steps, wait_until) so that each server a test
-needs reads as one class: start it on 127.0.0.1 with a free port and temporary Jupyter
-directories, wait for an explicit sign that it serves, stop it. Nothing here writes to $HOME:
-the hub, its proxy and the single-user server all get a temporary HOME.
+Kept apart from ``browser_support`` (ServerProcess, JupyterLab, Steps, wait_until), whose parts
+they reuse, so that each server a test needs reads as one class: start it on 127.0.0.1 with a
+free port and temporary Jupyter directories, wait for an explicit sign that it serves, stop it.
+Nothing here writes to $HOME: the hub, its proxy and the single-user server all get a
+temporary HOME.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -19,72 +18,25 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
-import nbformat
 import requests
-from browser_support import ANNOUNCEMENTS, ROOT, JupyterLab, free_port, wait_until
+from browser_support import (
+    IS_ROOT,
+    ROOT,
+    ServerProcess,
+    disable_announcements,
+    end_process,
+    free_port,
+    log_tail,
+    wait_serving,
+)
 
 CHP = ROOT / ".cache" / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-_S = TypeVar("_S", bound="ServerProcess")
-
-
-def write_notebook(path: Path, cells: list[str]) -> str:
-    """A notebook of these code cells, for the python3 kernel; returns its file name."""
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(nb, path)
-    return path.name
 
 
 # --------------------------------------------------------------------------- servers
-class ServerProcess(JupyterLab):
-    """A Jupyter-family server run as ``python -m MODULE``; JupyterLab's temporary dirs, log
-    and stop are reused, only the command line and the "it serves" condition differ."""
-
-    module = ""
-
-    def argv(self) -> list[str]:
-        raise NotImplementedError
-
-    def serving(self) -> bool:
-        try:
-            r = requests.get(
-                f"{self.url}api/status", timeout=2, headers={"Authorization": f"token {self.token}"}
-            )
-        except requests.RequestException:
-            return False
-        return r.status_code == 200
-
-    def start(self: _S, *, timeout: float = 60.0) -> _S:
-        self.port = free_port()
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-            [self.python, "-m", self.module, *self.argv()],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=self._environment(),
-            cwd=self.root_dir,
-        )
-
-        def ready() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.module} exited early:\n{self.log_tail()}")
-            return self.serving()
-
-        try:
-            wait_until(ready, timeout=timeout, what=f"{self.module} to serve", interval=0.2)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __enter__(self: _S) -> _S:
-        return self.start()
-
-
 class Notebook7(ServerProcess):
     """``python -m notebook`` (Notebook 7): one notebook per page at ``/notebooks/NAME``."""
 
@@ -166,10 +118,7 @@ class Hub:
 
     def _config(self, hub_port: int, api_port: int) -> str:
         user_config = self.tmp / "user-jupyter-config"
-        (user_config / "labconfig").mkdir(parents=True)
-        (user_config / "labconfig" / "page_config.json").write_text(
-            json.dumps({"disabledExtensions": {ANNOUNCEMENTS: True}})
-        )
+        disable_announcements(user_config)
         user_env = {
             "JUPYTER_CONFIG_DIR": str(user_config),
             "NO_PROXY": "127.0.0.1,localhost,::1",
@@ -217,18 +166,12 @@ class Hub:
         )
 
         def health() -> bool:  # through the proxy: the route to the hub is in place too
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"JupyterHub exited early:\n{self.log_tail()}")
             try:
                 return requests.get(f"{self.origin}/hub/health", timeout=2).status_code == 200
             except requests.RequestException:
                 return False
 
-        try:
-            wait_until(health, timeout=timeout, what="JupyterHub's /hub/health", interval=0.2)
-        except BaseException:
-            self.stop()
-            raise
+        wait_serving(self, health, what="JupyterHub", timeout=timeout)
         return self
 
     def sign_in(self, page: Any, notebook: str) -> None:
@@ -241,22 +184,12 @@ class Hub:
         page.click("#login_submit")
 
     def log_tail(self, n: int = 60) -> str:
-        try:
-            lines = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return re.sub(re.escape(self.password), "<password>", "\n".join(lines[-n:]))
+        return log_tail(self.log_path, self.password, "<password>", n)
 
     def stop(self) -> None:
         """SIGTERM: the hub stops the single-user server and the proxy it started itself."""
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        end_process(proc, timeout=30)
         # A hub that had to be killed leaves its proxy: end it by the pid it wrote, if alive.
         pid_file = self.tmp / "proxy.pid"
         if pid_file.exists():

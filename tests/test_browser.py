@@ -18,32 +18,16 @@ Waits are on explicit page conditions, never fixed sleeps.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    ROOT,
-    JupyterLab,
-    Steps,
-    host_port_of,
-)
+from browser_support import ROOT, JupyterLab, Steps, copy_without_outputs, require_chromium
+from frontend_pages import answer_consent, direct_probe, gate_to, new_page, open_in_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        f"{CHROMIUM} is missing: scripts/bootstrap.sh test installs Debian's chromium "
-        "(needs root); browser tests skipped",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+require_chromium()
 
 QUICKSTART = ROOT / "notebooks" / "01-quickstart.ipynb"
 HTML_TITLE = "<img src=x onerror=alert(1)>"
@@ -52,26 +36,13 @@ SIGNED_IN = re.compile(r"Signed in as Ada Lovelace")
 MS = 1000  # Playwright timeouts are in milliseconds
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 def fresh_quickstart(root: Path) -> tuple[str, int, int]:
     """Copy the quick start without its saved outputs (so only live output is on the page).
 
     Returns the file name, and the positions (among all cells) of the login cell and of the
     last cell, to know how many times to press Shift+Enter.
     """
-    nb = json.loads(QUICKSTART.read_text())
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code":
-            cell["outputs"], cell["execution_count"] = [], None
-    nb["metadata"].pop("widgets", None)
-    (root / QUICKSTART.name).write_text(json.dumps(nb))
+    nb = copy_without_outputs(QUICKSTART, root)
     sources = ["".join(c["source"]) for c in nb["cells"]]
     login_at = next(
         i
@@ -92,28 +63,14 @@ def quickstart_story(
 ) -> dict[str, Any]:
     """The whole story; returns facts for the test to assert on."""
     facts: dict[str, Any] = {"aborted": [], "alerts": [], "consent_url": None}
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    allowed = lab.host_port()
-    if only_jupyter:
-
-        def gate(route: Any) -> None:
-            # Binder: the browser sees only the Jupyter server; anything else is unreachable.
-            if host_port_of(route.request.url) == allowed:
-                route.continue_()
-            else:
-                facts["aborted"].append(route.request.url)
-                route.abort()
-
-        context.route("**/*", gate)
-    page = context.new_page()
-    page.on("dialog", lambda d: (facts["alerts"].append(d.message), d.dismiss()))
+    context, page = new_page(browser, facts["alerts"])
+    if only_jupyter:  # Binder: the browser sees only the Jupyter server, nothing else
+        gate_to(context, lab.host_port(), facts["aborted"])
     steps = Steps(f"browser-{name}", page)
     nb_name, login_at, last = fresh_quickstart(tmp)
     try:
         with steps("open the quick start and wait for the kernel"):
-            page.goto(lab.lab_url(nb_name))
-            page.locator("#jp-main-statusbar").get_by_text("| Idle").wait_for(timeout=60 * MS)
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+            open_in_lab(page, lab.lab_url(nb_name))
 
         with steps("run up to the login widget"):
             page.locator(".jp-Notebook .jp-Cell").first.click()
@@ -128,15 +85,11 @@ def quickstart_story(
             link.click()
         consent = new_tab.value
         with steps("consent page in the new tab", consent):
-            approve = consent.get_by_role("button", name="Approve")
-            approve.wait_for(timeout=30 * MS)
+            consent.get_by_role("button", name="Approve").wait_for(timeout=30 * MS)
             facts["consent_url"] = consent.url
             facts["consent_has_user"] = consent.get_by_text("Ada Lovelace").count() > 0
 
-        with steps("approve", consent):
-            approve.click()
-            consent.wait_for_load_state()
-            facts["after_approve_url"] = consent.url
+        facts["after_approve_url"] = answer_consent(steps, consent)
 
         with steps("the widget says signed in"):
             page.bring_to_front()
@@ -157,13 +110,8 @@ def quickstart_story(
         if only_jupyter:
             # Prove the gate was real: the sandbox's own port, which served the consent page
             # through the proxy, is not reachable directly from this page.
-            m = re.search(r"/proxy/(\d+)/", facts["consent_url"] or "")
-            assert m, facts["consent_url"]
             facts["aborted_during_story"] = list(facts["aborted"])
-            facts["direct_probe"] = page.evaluate(
-                "url => fetch(url, {mode: 'no-cors'}).then(() => 'reached', () => 'blocked')",
-                f"http://127.0.0.1:{m.group(1)}/",
-            )
+            facts["direct_probe"] = direct_probe(page, facts["consent_url"])
     finally:
         context.close()
     return facts

@@ -13,24 +13,12 @@ screenshots under ``test-artifacts/browser-content/``. Waits are on page conditi
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, JupyterLab, Steps
+from browser_support import JupyterLab, Steps, require_chromium, write_notebook
+from frontend_pages import new_page, open_in_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        f"{CHROMIUM} is missing: scripts/bootstrap.sh test installs Debian's chromium "
-        "(needs root); browser tests skipped",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+require_chromium()
 
 MS = 1000
 HTML_TITLE = "<img src=x onerror=alert(1)>"
@@ -45,40 +33,14 @@ CELLS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def write_notebook(root: Path) -> str:
-    cells = [
-        {"cell_type": "code", "metadata": {}, "source": src, "outputs": [], "execution_count": None}
-        for src in CELLS
-    ]
-    nb = {
-        "cells": cells,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (root / "pages.ipynb").write_text(json.dumps(nb))
-    return "pages.ipynb"
-
-
 def test_browser_page_renders_headings_and_shows_html_as_text_E6(browser, tmp_path) -> None:
     alerts: list[str] = []
     with JupyterLab(tmp_path) as lab:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+        context, page = new_page(browser, alerts)
         steps = Steps("browser-content", page)
         try:
             with steps("open the notebook and wait for the kernel"):
-                page.goto(lab.lab_url(write_notebook(tmp_path)))
-                page.locator("#jp-main-statusbar").get_by_text("| Idle").wait_for(timeout=60 * MS)
+                open_in_lab(page, lab.lab_url(write_notebook(tmp_path / "pages.ipynb", CELLS)))
                 page.locator(".jp-Notebook .jp-Cell").first.click()
                 page.keyboard.press("Escape")  # command mode: Shift+Enter runs and moves on
 

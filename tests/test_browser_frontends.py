@@ -30,30 +30,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, Steps
+from browser_support import ROOT, Steps, require_chromium, write_notebook
 from frontend_pages import (
     MS,
+    answer_consent,
     capture_state,
     consent_tab,
+    direct_probe,
     gate_to,
     kernel_connects,
     link_fits,
     login_box,
+    new_page,
     run_all,
     run_cell,
     save_docs_picture,
 )
-from frontends import CHP, Hub, Notebook7, Voila, write_notebook
+from frontends import CHP, Hub, Notebook7, Voila
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        f"{CHROMIUM} is missing: scripts/bootstrap.sh test installs Debian's chromium "
-        "(needs root); browser tests skipped",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+require_chromium()
 
 VOILA_EXAMPLE = ROOT / "examples" / "voila-signin.ipynb"
 DOCS_PICTURE = ROOT / "docs" / "signed-in.png"
@@ -62,20 +58,9 @@ LINK_TEXT = "Sign in with GitBook"
 TABLE = "table.gitbook-nb-table"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def new_page(browser: Any, facts: dict[str, Any], width: int = 1100) -> tuple[Any, Any]:
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    facts.setdefault("alerts", [])
-    page.on("dialog", lambda d: (facts["alerts"].append(d.message), d.dismiss()))
-    return context, page
+def front_end_page(browser: Any, facts: dict[str, Any], width: int = 1100) -> tuple[Any, Any]:
+    """A page of the front ends' size whose alerts go to ``facts["alerts"]``."""
+    return new_page(browser, facts.setdefault("alerts", []), width=width, height=900)
 
 
 def table_facts(page: Any) -> dict[str, Any]:
@@ -106,7 +91,7 @@ def test_notebook7_run_all_waits_for_the_sign_in_then_shows_a_table_E6(browser, 
     )
     facts: dict[str, Any] = {}
     with Notebook7(tmp_path, log_path=tmp_path / "notebook.log") as server:
-        context, page = new_page(browser, facts)
+        context, page = front_end_page(browser, facts)
         steps = Steps("frontends-notebook7", page)
         cells = page.locator(".jp-Notebook .jp-Cell")
         try:
@@ -119,10 +104,7 @@ def test_notebook7_run_all_waits_for_the_sign_in_then_shows_a_table_E6(browser, 
                 link = page.get_by_role("link", name=LINK_TEXT)
                 facts["link_fits"] = link_fits(link)
                 facts["queued_prompt"] = cells.nth(2).locator(".jp-InputPrompt").inner_text()
-            consent = consent_tab(context, link)
-            with steps("approve", consent):
-                consent.get_by_role("button", name="Approve").click()
-                consent.wait_for_load_state()
+            answer_consent(steps, consent_tab(context, link))
             with steps("signed in, and the table cell ran by itself"):
                 page.bring_to_front()
                 signed = capture_state(steps, "signed-in", login_box(page, "Signed in as"))
@@ -150,7 +132,7 @@ def voila(tmp_path_factory) -> Iterator[Voila]:
 
 
 def open_voila(browser: Any, voila: Voila, facts: dict[str, Any], name: str) -> tuple[Any, ...]:
-    context, page = new_page(browser, facts)
+    context, page = front_end_page(browser, facts)
     facts["off_machine"] = []
 
     def local_only(route: Any) -> None:  # Voila's page links a web font CDN: not here
@@ -188,10 +170,7 @@ def test_voila_page_signs_in_and_shows_a_table_without_a_rerun_E6(browser, voila
             link = page.get_by_role("link", name=LINK_TEXT)
             facts["link_fits"] = link_fits(link)
             facts["tables_while_waiting"] = page.locator(TABLE).count()
-        consent = consent_tab(context, link)
-        with steps("approve", consent):
-            consent.get_by_role("button", name="Approve").click()
-            consent.wait_for_load_state()
+        answer_consent(steps, consent_tab(context, link))
         with steps("signed in, then the table, every cell run once"):
             page.bring_to_front()
             signed = capture_state(steps, "signed-in", login_box(page, "Signed in as"))
@@ -243,7 +222,7 @@ def test_jupyterhub_sign_in_through_the_hub_only_A9_E6(browser, tmp_path) -> Non
             hub.home / "sign-in.ipynb",
             ["%load_ext gitbook_nb", "login = %gitbook login --profile sandbox", "%gitbook orgs"],
         )
-        context, page = new_page(browser, facts, width=1300)
+        context, page = front_end_page(browser, facts, width=1300)
         gate_to(context, hub.host_port(), facts["aborted"])
         steps = Steps("frontends-jupyterhub", page)
         prefix = f"{hub.origin}/user/{hub.user}/"
@@ -264,9 +243,7 @@ def test_jupyterhub_sign_in_through_the_hub_only_A9_E6(browser, tmp_path) -> Non
             with steps("waiting while the consent tab is open"):
                 page.bring_to_front()
                 capture_state(steps, "waiting", login_box(page, "Waiting for GitBook"))
-            with steps("deny", consent):
-                consent.get_by_role("button", name="Deny").click()
-                consent.wait_for_load_state()
+            answer_consent(steps, consent, "Deny")
             with steps("failed, with Start again"):
                 page.bring_to_front()
                 failed = capture_state(
@@ -276,11 +253,7 @@ def test_jupyterhub_sign_in_through_the_hub_only_A9_E6(browser, tmp_path) -> Non
                 link = page.get_by_role("link", name=LINK_TEXT)
                 link.wait_for(timeout=30 * MS)
                 facts["second_href"] = link.get_attribute("href")
-            consent = consent_tab(context, link)
-            with steps("approve", consent):
-                consent.get_by_role("button", name="Approve").click()
-                consent.wait_for_load_state()
-                facts["after_approve_url"] = consent.url
+            facts["after_approve_url"] = answer_consent(steps, consent_tab(context, link))
             with steps("signed in; the table"):
                 page.bring_to_front()
                 capture_state(steps, "signed-in", login_box(page, "Signed in as"))
@@ -288,13 +261,8 @@ def test_jupyterhub_sign_in_through_the_hub_only_A9_E6(browser, tmp_path) -> Non
                 facts.update(table_facts(page))
             # The gate was real: the sandbox's port, reached above only through the hub,
             # cannot be reached directly from this page.
-            sandbox_port = re.search(r"/proxy/(\d+)/", facts["consent_url"])
-            assert sandbox_port, facts["consent_url"]
             facts["aborted_during_story"] = list(facts["aborted"])
-            facts["direct_probe"] = page.evaluate(
-                "url => fetch(url, {mode: 'no-cors'}).then(() => 'reached', () => 'blocked')",
-                f"http://127.0.0.1:{sandbox_port.group(1)}/",
-            )
+            facts["direct_probe"] = direct_probe(page, facts["consent_url"])
         finally:
             context.close()
     check_table(facts)

@@ -8,41 +8,23 @@ everything on the page is live output from this run. Waits are on page condition
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, JupyterLab, Steps
+from browser_support import ROOT, JupyterLab, Steps, copy_without_outputs, require_chromium
+from frontend_pages import new_page, open_in_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is missing: browser tests skipped", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+require_chromium()
 pytest.importorskip("matplotlib", reason="the charts need the plot extra")
 
 TUTORIAL = ROOT / "notebooks" / "06-site-analytics.ipynb"
 MS = 1000
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 def without_outputs(root: Path) -> tuple[str, int]:
-    nb = json.loads(TUTORIAL.read_text())
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code":
-            cell["outputs"], cell["execution_count"] = [], None
-    nb["metadata"].pop("widgets", None)
-    (root / TUTORIAL.name).write_text(json.dumps(nb))
+    nb = copy_without_outputs(TUTORIAL, root)
     return TUTORIAL.name, len(nb["cells"])
 
 
@@ -50,14 +32,11 @@ def test_browser_tutorial_06_shows_charts_and_the_rendered_answer_E6(browser, tm
     facts: dict[str, Any] = {"alerts": []}
     name, cells = without_outputs(tmp_path)
     with JupyterLab(tmp_path, log_path=tmp_path / "lab.log") as lab:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.on("dialog", lambda d: (facts["alerts"].append(d.message), d.dismiss()))
+        context, page = new_page(browser, facts["alerts"])
         steps = Steps("browser-insights", page)
         try:
             with steps("open tutorial 06 and wait for the kernel"):
-                page.goto(lab.lab_url(name))
-                page.locator("#jp-main-statusbar").get_by_text("| Idle").wait_for(timeout=60 * MS)
+                open_in_lab(page, lab.lab_url(name))
                 page.locator(".jp-Notebook .jp-Cell").first.click()
                 page.keyboard.press("Escape")  # command mode: Shift+Enter runs and moves on
             with steps("run every cell"):
