@@ -31,6 +31,7 @@ from traitlets import Bool, Float, Int, Unicode, observe
 from gitbook_nb.display.result import Result
 from gitbook_nb.errors import AuthenticationError, GitBookError
 from gitbook_nb.kernel import session as _session
+from gitbook_nb.notebook._line_memo import LineMemo
 from gitbook_nb.notebook._login_flow import waiting_login
 from gitbook_nb.notebook._magic_interp import LiveSecrets, MagicLineError
 from gitbook_nb.notebook._magic_output import (
@@ -40,7 +41,7 @@ from gitbook_nb.notebook._magic_output import (
     explain,
     sandbox_auth_file,
 )
-from gitbook_nb.notebook._magic_parse import FEATURES, OPTION_SPECS, Command, parse
+from gitbook_nb.notebook._magic_parse import FEATURES, OPTION_SPECS, Command
 from gitbook_nb.protocol.tokens import MASK, Secret
 
 __all__ = ["GitBookMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -92,6 +93,7 @@ class GitBookMagics(Magics):
         self.secret_prompt: Callable[[str], str] | None = None
         # None: gitbook_nb.notebook.widget.login
         self.widget_factory: Callable[[], Any] | None = None
+        self._memo = LineMemo()  # parsed lines and live secrets kept between calls (figure 1c)
         if shell is not None:
             shell.configurables.append(self)
         if self.profile:  # values from ipython_config.py arrive before the observers exist
@@ -152,9 +154,7 @@ class GitBookMagics(Magics):
         live = self._live_secrets()
         debug = "--debug" in line.split()
         try:
-            cmd = parse(
-                line, cell, namespace=self.shell.user_ns if self.shell else {}, secrets=live
-            )
+            cmd = self._memo.parse(line, cell, self.shell.user_ns if self.shell else {}, live)
             if cmd.feature:
                 shown, bound = self._do_feature(cmd)
             else:
@@ -199,7 +199,7 @@ class GitBookMagics(Magics):
             values.append(kernel.settings.client_secret)
         except (GitBookError, AttributeError):
             pass  # no usable settings yet: nothing live to compare with
-        return LiveSecrets(v for v in values if v)
+        return self._memo.live(values)  # the same object while the values stay the same
 
     def _table(self, res: Result, cmd: Command) -> tuple[Any, Any]:
         """(what to show, what to bind) for a Result, honouring the options and traits."""
@@ -310,6 +310,7 @@ class GitBookMagics(Magics):
 
     def _do_logout(self, cmd: Command) -> tuple[Any, Any]:
         info = self.api.logout()
+        self._memo.forget()  # the memo holds no reference to the token that was signed out
         text = (
             f"Signed out of {info.get('host')}." if info.get("was_signed_in") else "Not signed in."
         )
