@@ -9,14 +9,10 @@ about a second, and every step waits on an explicit reply, never on a fixed slee
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
-from typing import Any
 
 import pytest
-from support import FakeClock
+from support import WORKER_LOOP, FakeClock, Worker
 
 from gitbook_nb.protocol.tokens import expiry_leeway
 from gitbook_nb.sandbox import Sandbox
@@ -27,7 +23,8 @@ CALLS_PER_ROUND = 10  # 4 kernels x 100 calls
 STEP = 10.0  # seconds of the shared clock per round
 TTL = 30.0  # the sandbox's access-token lifetime
 
-WORKER = r"""
+WORKER = (
+    r"""
 import json, sys
 from gitbook_nb.errors import GitBookError
 from gitbook_nb.kernel.session import KernelSession
@@ -70,57 +67,17 @@ def run(cmd):
             return failure(err)
         return {"ok": True}
     raise ValueError(op)
-
-def reply(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-reply({"ready": True})
-for line in sys.stdin:
-    cmd = json.loads(line)
-    if cmd["op"] == "quit":
-        break
-    try:
-        reply(run(cmd))
-    except Exception as exc:
-        reply({"exception": f"{type(exc).__name__}: {exc}"})
-ks.close()
 """
+    + WORKER_LOOP
+    + "ks.close()\n"
+)
 
 
-class Kernel:
+class Kernel(Worker):
+    """One kernel: its own KernelSession on the shared token file, at the shared clock."""
+
     def __init__(self, sb: Sandbox, token_file, now: float) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER, sb.url, str(token_file), repr(now)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
-
-    def send(self, **cmd: Any) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-
-    def recv(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"kernel ended: {self.proc.stderr.read()}")  # type: ignore[union-attr]
-        out = json.loads(line)
-        assert "exception" not in out, out
-        return out
-
-    def call(self, **cmd: Any) -> dict[str, Any]:
-        self.send(**cmd)
-        return self.recv()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.send(op="quit")
-        self.proc.communicate()
+        super().__init__(WORKER, sb.url, str(token_file), repr(now))
 
 
 @pytest.fixture
@@ -132,7 +89,7 @@ def world(tmp_path):
         kernels = [Kernel(sb, token_file, clock.now) for _ in range(KERNELS)]
         try:
             for k in kernels:
-                assert k.recv() == {"ready": True}
+                k.ready()
             yield sb, clock, kernels
         finally:
             for k in kernels:

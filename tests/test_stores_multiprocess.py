@@ -7,15 +7,13 @@ and nothing waits a fixed time. Files live under tmp_path (F2), never $HOME.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import stat
-import subprocess
-import sys
 from typing import Any
 
 import pytest
+from support import WORKER_LOOP, Worker
 from test_stores import make_token, same
 
 from gitbook_nb.errors import StorageError
@@ -23,7 +21,8 @@ from gitbook_nb.kernel.stores import FileStore
 
 # One kernel's use of the store. Replies are one JSON line per command; warnings are returned,
 # not printed, so the parent can assert on them.
-WORKER = r"""
+WORKER = (
+    r"""
 import json, sys, warnings
 from gitbook_nb.errors import StorageError
 from gitbook_nb.kernel.stores import FileStore
@@ -40,6 +39,13 @@ def count(tok):
     return int(tok.access_token.reveal().split(":")[1]) if tok else 0
 
 def run(cmd):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = do(cmd)
+    out["warnings"] = [str(w.message) for w in caught]
+    return out
+
+def do(cmd):
     op = cmd["op"]
     if op == "sign_in_many":  # one kernel signing in to many hosts
         for i in range(cmd["n"]):
@@ -71,69 +77,17 @@ def run(cmd):
             sys.stdin.readline()
         return {"released": True}
     raise ValueError(op)
-
-def reply(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-reply({"ready": True})
-for line in sys.stdin:
-    cmd = json.loads(line)
-    if cmd["op"] == "quit":
-        break
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            out = run(cmd)
-        except Exception as exc:
-            out = {"exception": f"{type(exc).__name__}: {exc}"}
-    out["warnings"] = [str(w.message) for w in caught]
-    reply(out)
 """
+    + WORKER_LOOP
+)
 
 
-class Kernel:
-    """One worker process: ``call`` sends a command and returns its reply."""
+class Kernel(Worker):
+    """One worker process with its own FileStore on ``path``, ready once constructed."""
 
     def __init__(self, path, lock_timeout: float = 60.0) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(path), str(lock_timeout)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
-        assert self.recv() == {"ready": True}
-
-    def send(self, **cmd: Any) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-
-    def recv(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"worker ended: {self.proc.stderr.read()}")  # type: ignore[union-attr]
-        return json.loads(line)
-
-    def call(self, **cmd: Any) -> dict[str, Any]:
-        self.send(**cmd)
-        out = self.recv()
-        assert "exception" not in out, out
-        return out
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.send(op="quit")
-            except BrokenPipeError:
-                pass
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        super().__init__(WORKER, str(path), str(lock_timeout))
+        self.ready()
 
 
 @pytest.fixture
