@@ -128,6 +128,21 @@ def ok(req: SentRequest):
     return respond(200, {"bearer": _bearer(req)})
 
 
+def bearers_of_threads(client: Client, n: int) -> list[object]:
+    """``n`` threads each make one call at the same time; the bearer each call was sent with
+    (as ``ok`` echoes it), in the order the calls ended."""
+    seen: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: seen.append(client.request("GET", "/user").data["bearer"]))
+        for _ in range(n)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return seen
+
+
 # ------------------------------------------------------------------ refresh ahead of expiry
 
 
@@ -152,15 +167,7 @@ def test_threads_that_find_the_token_due_wait_for_one_refresh():
 
     source = Source(_token("a1"), renew=slow_renew)
     client = _client(ok, source, clock, flights=flights)
-    seen: list[object] = []
-    threads = [
-        threading.Thread(target=lambda: seen.append(client.request("GET", "/user").data["bearer"]))
-        for _ in range(8)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    seen = bearers_of_threads(client, 8)
     assert seen == ["a2"] * 8 and source.renewed == ["r1"]
 
 
@@ -174,15 +181,7 @@ def test_a_transient_refresh_failure_keeps_the_token_and_waiting_threads_reuse_i
 
     source = Source(_token("a1"), renew=down)
     client = _client(ok, source, clock, flights=flights)
-    seen: list[object] = []
-    threads = [
-        threading.Thread(target=lambda: seen.append(client.request("GET", "/user").data["bearer"]))
-        for _ in range(4)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    seen = bearers_of_threads(client, 4)
     assert seen == ["a1"] * 4  # still inside its lifetime: the calls go on
     assert source.renewed == ["r1"]  # the three that waited took the failed attempt's result
     assert source.token is not None and source.forgotten == []

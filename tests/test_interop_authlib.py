@@ -43,6 +43,24 @@ def sign_in(srv: AuthlibServer):
     return flow, gitbook_nb.finish_login(srv.approve(flow.authorize_url))
 
 
+def pre_registered(srv: AuthlibServer, method: str, *, profile: str = "current", **settings):
+    """A client registered with the server beforehand (no dynamic registration), configured
+    as a user would: its id, secret and redirect URI, with the profile's server addresses."""
+    app = srv.register_client(method=method, redirect_uris=[REDIRECT])
+    servers = {"api_url": srv.url}  # legacy: the OAuth addresses follow the API URL
+    if profile == "current":
+        servers = {"api_url": srv.url + "/v1", "oauth_url": srv.url}
+    gitbook_nb.configure(
+        profile=profile,
+        **servers,
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+        redirect_uri=REDIRECT,
+        **settings,
+    )
+    return app
+
+
 def token_requests(srv: AuthlibServer) -> list[tuple[str, str]]:
     return [(method, cid) for endpoint, method, cid in srv.client_auths if endpoint == "token"]
 
@@ -114,15 +132,7 @@ def test_pre_registered_confidential_client_with_client_secret_basic(srv):
     """A server without dynamic registration for this app: id and secret are configured, the
     client authenticates with HTTP Basic (RFC 6749 2.3.1) at the token, refresh and
     revocation requests."""
-    app = srv.register_client(method="client_secret_basic", redirect_uris=[REDIRECT])
-    gitbook_nb.configure(
-        profile="current",
-        api_url=srv.url + "/v1",
-        oauth_url=srv.url,
-        client_id=app.client_id,
-        client_secret=app.client_secret,
-        redirect_uri=REDIRECT,
-    )
+    app = pre_registered(srv, "client_secret_basic")
     flow, _ = sign_in(srv)
     assert flow.client_id == app.client_id and srv.registrations == []
     assert token_requests(srv) == [("client_secret_basic", app.client_id)]
@@ -138,16 +148,8 @@ def test_pre_registered_confidential_client_with_client_secret_basic(srv):
 
 
 def test_a_wrong_client_authentication_method_is_named_not_blamed_on_the_secret(srv):
-    app = srv.register_client(method="client_secret_basic", redirect_uris=[REDIRECT])
-    gitbook_nb.configure(
-        profile="current",
-        api_url=srv.url + "/v1",
-        oauth_url=srv.url,
-        client_id=app.client_id,
-        client_secret=app.client_secret,
-        redirect_uri=REDIRECT,
-        token_auth_method="client_secret_post",  # the server lists it; this client may not use it
-    )
+    # the server lists client_secret_post; this client may not use it
+    app = pre_registered(srv, "client_secret_basic", token_auth_method="client_secret_post")
     with pytest.raises(TokenExchangeError) as info:
         sign_in(srv)
     err = info.value
@@ -161,16 +163,7 @@ def test_a_wrong_client_authentication_method_is_named_not_blamed_on_the_secret(
 
 def test_a_method_the_server_does_not_list_is_refused_before_the_code_is_sent():
     with AuthlibServer(token_auth_methods=("client_secret_basic", "none")) as srv:
-        app = srv.register_client(method="client_secret_basic", redirect_uris=[REDIRECT])
-        gitbook_nb.configure(
-            profile="current",
-            api_url=srv.url + "/v1",
-            oauth_url=srv.url,
-            client_id=app.client_id,
-            client_secret=app.client_secret,
-            redirect_uri=REDIRECT,
-            token_auth_method="client_secret_post",
-        )
+        pre_registered(srv, "client_secret_basic", token_auth_method="client_secret_post")
         with pytest.raises(ConfigError) as info:
             sign_in(srv)
         assert "client_secret_post" in info.value.message
@@ -184,14 +177,7 @@ def test_a_method_the_server_does_not_list_is_refused_before_the_code_is_sent():
 def test_legacy_flow_with_client_secret_post_follows_the_api_url(srv):
     """The legacy profile pointed at another server: authorize and token URLs follow the API
     URL, the secret travels in the body (client_secret_post), and /account answers."""
-    app = srv.register_client(method="client_secret_post", redirect_uris=[REDIRECT])
-    gitbook_nb.configure(
-        profile="legacy",
-        api_url=srv.url,
-        client_id=app.client_id,
-        client_secret=app.client_secret,
-        redirect_uri=REDIRECT,
-    )
+    app = pre_registered(srv, "client_secret_post", profile="legacy")
     flow, token = sign_in(srv)
     assert flow.authorize_url.startswith(srv.url + "/oauth/authorize?")
     assert ("POST", "/oauth/access_token") in srv.requests
@@ -209,14 +195,7 @@ def test_legacy_flow_with_client_secret_post_follows_the_api_url(srv):
 
 
 def test_a_refused_code_names_the_server(srv):
-    app = srv.register_client(method="client_secret_post", redirect_uris=[REDIRECT])
-    gitbook_nb.configure(
-        profile="legacy",
-        api_url=srv.url,
-        client_id=app.client_id,
-        client_secret=app.client_secret,
-        redirect_uri=REDIRECT,
-    )
+    pre_registered(srv, "client_secret_post", profile="legacy")
     flow = gitbook_nb.begin_login()
     address = srv.approve(flow.authorize_url)
     code = parse_qs(urlsplit(address).query)["code"][0]
