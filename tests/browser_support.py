@@ -219,6 +219,19 @@ class ServerProcess:
     def argv(self) -> list[str]:
         raise NotImplementedError
 
+    def server_args(self) -> list[str]:
+        """A Jupyter server's options: 127.0.0.1, this port only, base URL, root, token."""
+        args = [
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.base_url={self.base_url}",
+            f"--ServerApp.root_dir={self.root_dir}",
+            f"--IdentityProvider.token={self.token}",
+        ]
+        return [*args, "--allow-root"] if IS_ROOT else args
+
     def serving(self) -> bool:
         try:
             r = requests.get(
@@ -267,19 +280,12 @@ class JupyterLab(ServerProcess):
     module = "jupyterlab"
 
     def argv(self) -> list[str]:
-        args = [
-            "--no-browser",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={self.port}",
-            "--ServerApp.port_retries=0",
-            f"--ServerApp.base_url={self.base_url}",
-            f"--ServerApp.root_dir={self.root_dir}",
-            f"--IdentityProvider.token={self.token}",
+        return [
+            *self.server_args(),
             "--ServerApp.open_browser=False",
             # No "Build recommended" or update checks against the network.
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
-        return [*args, "--allow-root"] if IS_ROOT else args
 
     def lab_url(self, notebook: str) -> str:
         """Open ``notebook`` (relative to root_dir) in JupyterLab, logging in with the token."""

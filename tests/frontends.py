@@ -43,16 +43,7 @@ class Notebook7(ServerProcess):
     module = "notebook"
 
     def argv(self) -> list[str]:
-        args = [
-            "--no-browser",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={self.port}",
-            "--ServerApp.port_retries=0",
-            f"--ServerApp.base_url={self.base_url}",
-            f"--ServerApp.root_dir={self.root_dir}",
-            f"--IdentityProvider.token={self.token}",
-        ]
-        return [*args, "--allow-root"] if IS_ROOT else args
+        return self.server_args()
 
     def notebook_url(self, name: str) -> str:
         return f"{self.url}notebooks/{name}?token={self.token}"
