@@ -371,9 +371,9 @@ def test_A9_widget_login_through_a_real_jupyter_server_proxy(jupyter_server, pro
     from urllib.parse import urljoin
 
     from gitbook_nb.kernel import environment as E
-    from gitbook_nb.sandbox.approve import _ConsentForm
     from gitbook_nb.kernel.session import KernelSession
     from gitbook_nb.notebook.widget import login
+    from gitbook_nb.sandbox.approve import _ConsentForm
 
     base, token = jupyter_server
     origin = base.split("/jupyter/")[0]

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
-from gitbook_nb.protocol import config
 from gitbook_nb.display import Result
 from gitbook_nb.errors import GitBookError
-from gitbook_nb.notebook._magic_parse import Command, parse
 from gitbook_nb.kernel.session import KernelSession, reset_session
+from gitbook_nb.notebook._magic_parse import Command, parse
+from gitbook_nb.protocol import config
 from gitbook_nb.protocol.tokens import Secret, Token
 
 LIVE = "gb_api_" + secrets.token_urlsafe(24)

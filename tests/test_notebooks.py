@@ -5,8 +5,8 @@ output with the committed one. This module checks what nbval cannot:
 
 - the notebooks are committed *with* outputs (nbval silently compares nothing otherwise);
 - executed the way nbconvert/nbclient save them (``store_widget_state=True``), the saved files
-  hold no secret: ``gitbook_nb.notebook.audit`` finds nothing, with the kernel's own live token and the
-  sandbox's client secret and personal token given to it, and no ``gb_api_`` or
+  hold no secret: ``gitbook_nb.notebook.audit`` finds nothing, with the kernel's own live
+  token and the sandbox's client secret and personal token given to it, and no ``gb_api_`` or
   ``client_secret=`` value appears anywhere (SECURITY.md E4).
 
 ``python tests/test_notebooks.py --refresh`` re-executes the notebooks in place (outputs and

@@ -6,7 +6,6 @@ import secrets
 
 import pytest
 
-from gitbook_nb.protocol import oauth
 from gitbook_nb.errors import (
     AccessDeniedError,
     FlowExpiredError,
@@ -16,6 +15,7 @@ from gitbook_nb.errors import (
     PasteError,
     StateMismatchError,
 )
+from gitbook_nb.protocol import oauth
 from gitbook_nb.protocol.oauth import Endpoints
 from gitbook_nb.protocol.tokens import Secret
 

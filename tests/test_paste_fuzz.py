@@ -9,8 +9,8 @@ import secrets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitbook_nb.protocol import oauth
 from gitbook_nb.errors import GitBookError
+from gitbook_nb.protocol import oauth
 from gitbook_nb.protocol.oauth import Endpoints
 from gitbook_nb.protocol.tokens import Secret
 
