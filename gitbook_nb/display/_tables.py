@@ -363,21 +363,22 @@ def html_table(
     long URL would otherwise squeeze the text beside it into a narrow column; the caller wraps
     the table in a box that scrolls sideways instead.
     """
-    esc = html.escape
+    esc = html.escape  # quote=True (the default): safe in attributes too
     out = ['<table class="dataframe gitbook-nb-table" border="1" style="white-space:nowrap">']
-    out.append("<thead><tr>")
-    out.extend(f"<th>{esc(c, quote=True)}</th>" for c in columns)
-    out.append("</tr></thead><tbody>")
+    out.append("<thead><tr>" + "".join([f"<th>{esc(c)}</th>" for c in columns]) + "</tr>")
+    out.append("</thead><tbody>")
     for i, row in enumerate(cells):
-        out.append("<tr>")
         tips = titles[i] if titles is not None else None
-        if tips is None or not any(tips):  # the common row: no cell was cut
-            out.extend(f"<td>{esc(c, quote=True)}</td>" for c in row)
+        if not row:
+            out.append("<tr></tr>")
+        elif tips is None or not any(tips):  # the common row: no cell was cut
+            out.append("<tr><td>" + "</td><td>".join([esc(c) for c in row]) + "</td></tr>")
         else:
+            out.append("<tr>")
             for c, tip in zip(row, tips, strict=True):
-                attr = "" if tip is None else f' title="{esc(tip, quote=True)}"'
-                out.append(f"<td{attr}>{esc(c, quote=True)}</td>")
-        out.append("</tr>")
+                attr = "" if tip is None else f' title="{esc(tip)}"'
+                out.append(f"<td{attr}>{esc(c)}</td>")
+            out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
 
@@ -387,23 +388,26 @@ def text_grid(
 ) -> list[str]:
     """Header, rule and rows aligned by display width; numbers right-aligned like pandas."""
     # Each cell's display width is worked out once (it used to be three times: to cut, to size
-    # the column and to pad), and an ASCII cell's width is its length.
-    grid = [[_fitted(c, width) for c in line] for line in (columns, *cells)]
-    widths = [max(w for _, w in col) for col in zip(*grid, strict=True)] if grid[0] else []
-
-    def line(values: list[tuple[str, int]]) -> str:
-        padded = (
-            " " * (w - vw) + v if right else v + " " * (w - vw)
-            for (v, vw), w, right in zip(values, widths, numeric, strict=True)
-        )
-        return "  ".join(padded).rstrip()
-
-    return [line(grid[0]), "  ".join("-" * w for w in widths), *(line(r) for r in grid[1:])]
+    # the column and to pad), an ASCII cell's width is its length, and the grid is padded a
+    # column at a time (one loop per column instead of one per cell, bench figure 1c).
+    if not columns:
+        return ["", "", *("" for _ in cells)]
+    padded = []
+    for column, right in zip(zip(columns, *cells, strict=True), numeric, strict=True):
+        fitted = [_fitted(c, width) for c in column]
+        w = max(used for _, used in fitted)
+        if right:
+            padded.append([" " * (w - used) + text for text, used in fitted])
+        else:
+            padded.append([text + " " * (w - used) for text, used in fitted])
+        padded[-1].insert(1, "-" * w)  # the rule under the header
+    return ["  ".join(line).rstrip() for line in zip(*padded, strict=True)]
 
 
 def _fitted(text: str, width: int) -> tuple[str, int]:
     """``truncate_width(text, width)`` and its display width."""
-    if text.isascii():
+    # One cell per character: ASCII, also when already cut with "…" (U+2026, one cell).
+    if text.isascii() or (text[-1] == "…" and text[:-1].isascii()):
         if len(text) <= width:
             return text, len(text)
         return text[: max(width - 1, 0)] + "…", max(width - 1, 0) + 1

@@ -50,16 +50,19 @@ def make_layout(
     rows: Sequence[Mapping[str, Any]], columns: list[str], footer: str, limit: int
 ) -> Layout:
     """Clean each shown cell once, at ``limit`` characters (the longest any form needs)."""
-    full = [
-        [None if isinstance(v := row.get(c), Secret) else clean_text(v, limit) for c in columns]
-        for row in rows
-    ]
+    full = [[_clean(row.get(c), limit) for c in columns] for row in rows]
     numeric = [
         all(is_number(v) for r in rows if (v := r.get(c)) is not None)
         and any(r.get(c) is not None for r in rows)
         for c in columns
     ]
     return Layout(columns, full, limit, numeric, footer)
+
+
+def _clean(value: Any, limit: int) -> str | None:
+    if type(value) is str and len(value) <= limit and value.isprintable():
+        return value  # most cells: short plain text, nothing to escape or cut
+    return None if isinstance(value, Secret) else clean_text(value, limit)
 
 
 def cut(full: str | None, limit: int) -> str:
@@ -78,7 +81,10 @@ def view(layout: Layout, cell_limit: int, *, tooltip: int | None = None) -> View
     ``tooltip`` characters (``<= layout.limit``) as its tooltip when that shows more."""
     if cell_limit > layout.limit or (tooltip is not None and tooltip > layout.limit):
         raise ValueError("a view cannot show more of a cell than its layout cleaned")
-    cells = [[cut(f, cell_limit) for f in line] for line in layout.full]
+    cells = [
+        [f if f is not None and len(f) <= cell_limit else cut(f, cell_limit) for f in line]
+        for line in layout.full
+    ]
     titles: list[list[str | None]] | None = None
     if tooltip is not None and tooltip > cell_limit:  # tooltips only where a cell was cut
         for i, line in enumerate(cells):
