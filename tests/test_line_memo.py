@@ -63,17 +63,20 @@ def test_a_refused_line_is_refused_every_time():
 def test_the_memo_is_bounded_and_forgets():
     memo = LineMemo()
     live = memo.live([fresh_secret()])
+    first = memo.parse("GET /x", None, {}, live)
     for i in range(LineMemo.MAX_LINES + 5):
         memo.parse(f"GET /x{i}", None, {}, live)
-    assert len(memo._lines) <= LineMemo.MAX_LINES
+    assert 0 < len(memo) <= LineMemo.MAX_LINES
     memo.forget()
-    assert memo._secrets is None and not memo._lines
+    assert len(memo) == 0
+    assert memo.parse("GET /x", None, {}, memo.live([])) is not first
 
 
 def test_E1_the_memo_shows_no_secret():
     value = fresh_secret()
     memo = LineMemo()
     memo.parse("GET /user", None, {}, memo.live([value, Secret(value)]))
+    assert memo.holds(Secret(value))
     assert value not in repr(memo) and value not in repr(vars(memo))
     assert MASK in repr(vars(memo))  # the secrets are there, as Secrets
 
@@ -109,6 +112,6 @@ def test_E1_logout_leaves_no_token_in_the_magic(shell, signed_in, sb):
     magics = shell.magics_manager.registry["GitBookMagics"]
     token = signed_in.token.access_token
     shell.run_line_magic("gitbook", "GET /user")
-    assert token in (magics._memo._secrets or ())
+    assert magics._memo.holds(token)
     shell.run_line_magic("gitbook", "logout")
-    assert token not in (magics._memo._secrets or ())
+    assert not magics._memo.holds(token)

@@ -37,6 +37,14 @@ class LineMemo:
     def __repr__(self) -> str:  # E1: counts only, never a secret
         return f"<LineMemo lines={len(self._lines)}>"
 
+    def __len__(self) -> int:
+        """How many parsed lines are remembered."""
+        return len(self._lines)
+
+    def holds(self, secret: Secret) -> bool:
+        """Whether ``secret`` is among the live secrets kept (after a logout it must not be)."""
+        return any(s is secret or s == secret for s in self._secrets or ())
+
     def live(self, values: Iterable[Secret | str | None]) -> LiveSecrets:
         """:class:`LiveSecrets` for ``values``: the same object while the values stay the same
         (compared as Secrets, in constant time); new values forget every remembered line."""
