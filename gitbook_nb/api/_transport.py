@@ -203,6 +203,11 @@ def open_once(
     return RawStream(status, reason, headers, body.read, body.close)
 
 
+def _keep_headers(request: Any) -> Any:
+    """requests' auth hook that leaves the request as it is (see ``_start``)."""
+    return request
+
+
 def _start(
     session: requests.Session,
     method: str,
@@ -238,6 +243,9 @@ def _start(
             timeout=timeout,
             allow_redirects=False,
             stream=True,
+            # D3: an explicit auth (it changes nothing) keeps requests from replacing our
+            # Authorization header with a ~/.netrc (or $NETRC) password for this host
+            auth=_keep_headers,
             # a fresh dict each time: requests fills it in with setdefault
             proxies=dict(_NO_PROXY) if _loopback(url) else None,
             # D2: explicit, so neither a session attribute nor an empty CURL_CA_BUNDLE can turn
