@@ -75,7 +75,10 @@ def test_page_errors_are_one_line(shell, sb) -> None:
     assert "no page 'nope/x'" in one_line_error(shell, f"page {space} nope/x")
     assert "usage: %gitbook page SPACE" in one_line_error(shell, f"page {space}")
     assert "does not apply to page" in one_line_error(shell, f"page {space} faq --merge")
-    assert "D4" in one_line_error(shell, f"page {space} ../../user")
+    sb.clear_log()
+    text = one_line_error(shell, f"page {space} ../../user")  # D4: refused, nothing sent
+    assert "is not a page path" in text and "D4" not in text and "SECURITY" not in text
+    assert sb.requests == []
 
 
 # ------------------------------------------------------------------ export

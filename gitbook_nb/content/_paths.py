@@ -18,7 +18,9 @@ __all__ = ["cr_path", "id_segment", "page_by_id", "page_by_path", "space_path"]
 def id_segment(value: object, what: str) -> str:
     text = str(value).strip()
     if text in ("", ".", ".."):
-        raise UnsafeRequestError(f"{text!r} is not a usable {what} (SECURITY.md D4)")
+        raise UnsafeRequestError(
+            f"{text!r} is not a usable {what}", hint=f"give the {what} as GitBook shows it"
+        )
     return quote(text, safe="")
 
 
@@ -34,7 +36,7 @@ def page_by_path(space: object, page_path: str) -> str:
     parts = [p for p in str(page_path).strip().strip("/").split("/")]
     if not parts or any(p in ("", ".", "..") for p in parts):
         raise UnsafeRequestError(
-            f"{page_path[:80]!r} is not a page path (empty, '.' or '..' parts; SECURITY.md D4)",
+            f"{page_path[:80]!r} is not a page path (it has empty, '.' or '..' parts)",
             hint="give a path such as getting-started/install, or a page id",
         )
     return f"{space_path(space)}/content/path/" + "/".join(quote(p, safe="") for p in parts)
